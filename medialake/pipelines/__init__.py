@@ -1,0 +1,1 @@
+"""Wiring of operators and models into Ray Data, and the pydantic config models."""

@@ -1,0 +1,145 @@
+"""Pipeline configuration: frozen pydantic models, validated before any work starts.
+
+Load from YAML with :func:`load_config`; every field has a default, so an empty file is
+the ``offline`` profile. A misspelt or wrong-typed field fails at once::
+
+    >>> load_config(overrides={"decode": {"window_secs": 5}})
+    Traceback (most recent call last):
+    ConfigError: decode.window_secs: Extra inputs are not permitted ...
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from medialake.errors import ConfigError
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DecodeConfig(_Frozen):
+    """How media are cut into segments."""
+
+    window_s: float = Field(10.0, gt=0, description="length of a video/audio window, seconds")
+    overlap_s: float = Field(0.0, ge=0, description="overlap between consecutive windows, seconds")
+    thumbnail_px: int = Field(256, ge=16, le=2048, description="longest side of thumbnails, pixels")
+    thumbnail_quality: int = Field(80, ge=10, le=95)
+    sample_rate: int = Field(16000, description="audio is resampled to this rate, mono")
+    max_image_pixels: int = Field(100_000_000, gt=0, description="decompression-bomb guard")
+    num_cpus: float = Field(0.5, gt=0, description="CPUs reserved per decode task")
+
+    @model_validator(mode="after")
+    def _overlap_below_window(self) -> "DecodeConfig":
+        if self.overlap_s >= self.window_s:
+            raise ValueError(
+                f"overlap_s ({self.overlap_s}) must be smaller than window_s ({self.window_s})"
+            )
+        return self
+
+
+class RoleConfig(_Frozen):
+    """One model role: which model fills it and how its actor pool is sized."""
+
+    model: str | None = Field(None, description="registry name, local directory or hub id; null skips the role")
+    batch_size: int = Field(8, ge=1)
+    concurrency: int = Field(1, ge=1, description="actors in the pool")
+    num_cpus: float = Field(0.5, gt=0, description="CPUs reserved per actor (fractions avoid deadlocks on small machines)")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs per actor; fractions share a GPU")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    options: dict[str, Any] = Field(default_factory=dict, description="passed to the model wrapper")
+
+
+class IngestConfig(_Frozen):
+    """Everything an ingestion run needs besides the source and the database."""
+
+    profile: str = "offline"
+    decode: DecodeConfig = DecodeConfig()
+    asr: RoleConfig = RoleConfig(model="whisper-tiny.en", batch_size=4, num_cpus=1.0, options={"compute_type": "int8", "cpu_threads": 2})
+    text: RoleConfig = RoleConfig(model="all-MiniLM-L6-v2", batch_size=32, num_cpus=0.25)
+    on_error: Literal["record", "raise"] = Field(
+        "record", description="record: a broken file becomes a failed asset row; raise: stop the run"
+    )
+    extensions: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "video": [".mp4", ".mov", ".mkv", ".webm", ".avi", ".mpeg", ".mpg", ".ogv", ".m4v", ".ts"],
+            "audio": [".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wma"],
+            "image": [".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"],
+        }
+    )
+
+    def config_hash(self) -> str:
+        """A short stable hash of everything that changes what lands in the tables."""
+        payload = self.model_dump(exclude={"on_error"})
+        for role in ("asr", "text"):
+            payload[role] = {k: payload[role][k] for k in ("model", "options")}
+        payload["decode"].pop("num_cpus")
+        blob = json.dumps(payload, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "offline": {},
+    "fast": {},
+}
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _explain(err: ValidationError, origin: str) -> ConfigError:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        lines.append(f"  {loc}: {e['msg']}")
+    return ConfigError(
+        f"invalid medialake config ({origin}):\n" + "\n".join(lines)
+        + "\nFix the field(s) above; `medialake ingest --help` and README.md list the options."
+    )
+
+
+def load_config(
+    path: str | Path | None = None,
+    profile: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> IngestConfig:
+    """Build an :class:`IngestConfig` from a profile, an optional YAML file and overrides.
+
+    Later sources win: profile defaults, then the file, then ``overrides``.
+    """
+    data: dict[str, Any] = {}
+    origin = "defaults"
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} does not exist; pass the path of a YAML file")
+        try:
+            loaded = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config file {p} is not valid YAML: {e}") from e
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {p} must hold a mapping of fields, not {type(loaded).__name__}")
+        data = loaded
+        origin = str(p)
+    data = _merge(data, overrides or {})
+    name = profile or data.get("profile") or "offline"
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    # Partial sections merge onto the defaults: `asr: {concurrency: 3}` keeps the asr model.
+    data = _merge(_merge(IngestConfig().model_dump(), PROFILES[name]), data)
+    data["profile"] = name
+    try:
+        return IngestConfig.model_validate(data)
+    except ValidationError as e:
+        raise _explain(e, origin) from None

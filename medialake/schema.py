@@ -1,0 +1,138 @@
+"""Arrow schemas of the tables, in one place.
+
+``assets``: one row per source file. ``segments``: one row per chunk, one vector column
+per embedding space. ``runs``: one row per ingestion run. The tables are plain Lance
+datasets, readable with pyarrow, polars or duckdb without medialake.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+#: Embedding spaces and their vector widths. ``text`` is sentence embeddings of the
+#: combined text; others are added by the model profile.
+TEXT_DIM = 384
+
+ASSET_STATUSES = ("done", "failed")
+
+
+def vector_type(dim: int) -> pa.DataType:
+    return pa.list_(pa.float32(), dim)
+
+
+ASSETS = pa.schema(
+    [
+        pa.field("asset_id", pa.string(), nullable=False),
+        pa.field("uri", pa.string(), nullable=False),
+        pa.field("media_type", pa.string(), nullable=False),
+        pa.field("size", pa.int64()),
+        pa.field("mtime", pa.timestamp("us", tz="UTC")),
+        pa.field("content_hash", pa.string()),
+        pa.field("duration_s", pa.float64()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("codecs", pa.string()),
+        pa.field("pipeline_version", pa.string()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("reason", pa.string()),
+        pa.field("n_segments", pa.int32()),
+        pa.field("summary", pa.string()),
+        pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
+    ],
+    metadata={"medialake.schema_version": str(SCHEMA_VERSION), "medialake.table": "assets"},
+)
+
+
+def segments_schema(text_dim: int = TEXT_DIM) -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("segment_id", pa.string(), nullable=False),
+            pa.field("asset_id", pa.string(), nullable=False),
+            pa.field("media_type", pa.string(), nullable=False),
+            pa.field("modality", pa.string(), nullable=False),
+            pa.field("segment_index", pa.int32(), nullable=False),
+            pa.field("start_s", pa.float64(), nullable=False),
+            pa.field("end_s", pa.float64(), nullable=False),
+            pa.field("thumbnail", pa.binary()),
+            pa.field("transcript", pa.string()),
+            pa.field("language", pa.string()),
+            pa.field("ocr_text", pa.string()),
+            pa.field("caption", pa.string()),
+            pa.field("text", pa.string()),
+            pa.field("text_vector", vector_type(text_dim)),
+        ],
+        metadata={"medialake.schema_version": str(SCHEMA_VERSION), "medialake.table": "segments"},
+    )
+
+
+SEGMENTS = segments_schema()
+
+RUNS = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("started_at", pa.timestamp("us", tz="UTC")),
+        pa.field("finished_at", pa.timestamp("us", tz="UTC")),
+        pa.field("source", pa.string()),
+        pa.field("config_hash", pa.string()),
+        pa.field("seen", pa.int64()),
+        pa.field("ingested", pa.int64()),
+        pa.field("skipped", pa.int64()),
+        pa.field("failed", pa.int64()),
+        pa.field("segments", pa.int64()),
+    ],
+    metadata={"medialake.schema_version": str(SCHEMA_VERSION), "medialake.table": "runs"},
+)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Return ``table`` with exactly ``schema``'s columns, in order, cast to its types.
+
+    Missing nullable columns are filled with nulls. Unknown columns are an error rather
+    than silently dropped, so a typo in an operator shows up at once.
+    """
+    unknown = [n for n in table.column_names if n not in schema.names]
+    if unknown:
+        raise ValueError(
+            f"columns {unknown} are not in the {schema.metadata.get(b'medialake.table', b'?').decode()} "
+            f"schema; add them to medialake/schema.py or drop them before writing"
+        )
+    cols = []
+    for field in schema:
+        if field.name in table.column_names:
+            cols.append(table.column(field.name).cast(field.type))
+        elif field.nullable:
+            cols.append(pa.nulls(table.num_rows, field.type))
+        else:
+            raise ValueError(f"required column {field.name!r} is missing")
+    return pa.Table.from_arrays(cols, schema=schema)
+
+#: Rows flowing between pipeline stages: one per segment, or one marker per asset that
+#: produced no segment (``segment_index`` = -1) or failed (``error`` set). Asset fields
+#: ride along on every row so the sink can write the asset when its last segment lands.
+STREAM = pa.schema(
+    [
+        pa.field("asset_id", pa.string()),
+        pa.field("uri", pa.string()),
+        pa.field("media_type", pa.string()),
+        pa.field("size", pa.int64()),
+        pa.field("mtime", pa.timestamp("us", tz="UTC")),
+        pa.field("duration_s", pa.float64()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("codecs", pa.string()),
+        pa.field("n_segments", pa.int32()),
+        pa.field("error", pa.string()),
+        pa.field("segment_id", pa.string()),
+        pa.field("segment_index", pa.int32()),
+        pa.field("modality", pa.string()),
+        pa.field("start_s", pa.float64()),
+        pa.field("end_s", pa.float64()),
+        pa.field("thumbnail", pa.binary()),
+        pa.field("audio", pa.binary()),  # float32 mono PCM at DecodeConfig.sample_rate
+    ]
+)
+
+#: Columns the sink keeps from a stream row for the asset table.
+ASSET_FROM_STREAM = ("asset_id", "uri", "media_type", "size", "mtime", "duration_s", "width", "height", "codecs", "n_segments")

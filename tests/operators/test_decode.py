@@ -1,0 +1,89 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from media import make_corrupt, make_png, make_video, make_wav
+from medialake.errors import DecodeError
+from medialake.operators.decode import decode_batch, decode_file, pcm_of
+from medialake.pipelines.config import DecodeConfig
+from medialake.pipelines.ingest import records_table
+from medialake.operators.scan import scan
+
+CFG = DecodeConfig(window_s=2.0, thumbnail_px=32)
+
+
+def record(path, media_type):
+    return {"asset_id": "a1", "uri": str(path), "media_type": media_type, "size": path.stat().st_size, "mtime": None}
+
+
+def test_video_with_audio_becomes_windows_with_thumbnails_and_16k_audio(tmp_path):
+    path = make_video(tmp_path / "v.mp4", seconds=5.0, fps=10, size=(64, 48))
+    rows = decode_file(record(path, "video"), CFG)
+    assert [(r["start_s"], r["end_s"]) for r in rows] == [(0.0, 2.0), (2.0, 4.0), (4.0, 5.0)]
+    assert all(r["n_segments"] == 3 and r["error"] is None for r in rows)
+    assert [r["segment_index"] for r in rows] == [0, 1, 2]
+    thumb = Image.open(io.BytesIO(rows[0]["thumbnail"]))
+    assert thumb.format == "JPEG" and max(thumb.size) <= 32
+    # 2 s of 16 kHz mono float32 per full window
+    assert abs(len(pcm_of(rows[0]["audio"])) - 32000) <= 16
+    assert rows[0]["width"] == 64 and rows[0]["height"] == 48
+
+
+def test_keyframe_thumbnails_follow_the_timeline(tmp_path):
+    # frame i is grey level (i*8)%256 at 10 fps: the frame at t has level ~ (t*10*8)%256
+    path = make_video(tmp_path / "v.mp4", seconds=3.0, fps=10, audio=False)
+    rows = decode_file(record(path, "video"), DecodeConfig(window_s=1.0))
+    levels = [np.asarray(Image.open(io.BytesIO(r["thumbnail"])).convert("L")).mean() for r in rows]
+    assert levels == sorted(levels) and levels[-1] - levels[0] > 60
+
+
+def test_stereo_44k_wav_is_resampled_to_16k_mono(tmp_path):
+    path = make_wav(tmp_path / "a.wav", seconds=3.0, sr=44100, channels=2)
+    rows = decode_file(record(path, "audio"), DecodeConfig(window_s=10.0))
+    assert len(rows) == 1 and rows[0]["duration_s"] == pytest.approx(3.0, abs=0.05)
+    pcm = pcm_of(rows[0]["audio"])
+    assert pcm.dtype == np.float32 and abs(len(pcm) - 48000) < 200
+    # the 0.3-amplitude tone survives the downmix (FFmpeg mixes L+R at -3 dB: 0.3 * sqrt(2))
+    assert 0.25 < np.abs(pcm).max() < 0.45
+
+
+def test_image_is_one_segment_with_thumbnail(tmp_path):
+    path = make_png(tmp_path / "p.png", size=(80, 60))
+    rows = decode_file(record(path, "image"), CFG)
+    assert len(rows) == 1 and rows[0]["modality"] == "image" and rows[0]["audio"] is None
+    assert (rows[0]["width"], rows[0]["height"]) == (80, 60)
+    assert Image.open(io.BytesIO(rows[0]["thumbnail"])).getpixel((5, 5))[0] > 150
+
+
+def test_image_pixel_guard_names_the_limit(tmp_path):
+    path = make_png(tmp_path / "big.png", size=(200, 200))
+    with pytest.raises(DecodeError, match="max_image_pixels"):
+        decode_file(record(path, "image"), DecodeConfig(max_image_pixels=1000))
+
+
+def test_shipped_samples_decode(samples):
+    rows = decode_file(record(samples / "video" / "cockatoo_budget.mp4", "video"), DecodeConfig())
+    assert len(rows) == 2 and rows[-1]["end_s"] == pytest.approx(14.0, abs=0.2)
+    rows = decode_file(record(samples / "audio" / "lighthouse_keeper.mp3", "audio"), DecodeConfig())
+    assert len(rows) == 2
+
+
+def test_corrupt_file_raises_decode_error(tmp_path):
+    path = make_corrupt(tmp_path / "broken.mp4")
+    with pytest.raises(DecodeError, match="broken.mp4"):
+        decode_file(record(path, "video"), CFG)
+
+
+def test_decode_batch_turns_a_broken_file_into_a_failed_row(tmp_path):
+    good = make_png(tmp_path / "ok.png")
+    bad = make_corrupt(tmp_path / "bad.mp4")
+    recs = scan(str(tmp_path), {"video": [".mp4"], "image": [".png"]})
+    out = decode_batch(records_table(recs), CFG).to_pylist()
+    by_uri = {r["uri"]: r for r in out}
+    assert by_uri[str(bad)]["error"] and "bad.mp4" in by_uri[str(bad)]["error"]
+    assert by_uri[str(bad)]["segment_index"] == -1
+    assert by_uri[str(good)]["error"] is None and by_uri[str(good)]["segment_index"] == 0
+    with pytest.raises(DecodeError):
+        decode_batch(records_table(recs), CFG, raise_errors=True)

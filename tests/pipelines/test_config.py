@@ -1,0 +1,55 @@
+import pytest
+
+from medialake.errors import ConfigError
+from medialake.pipelines.config import IngestConfig, load_config
+
+
+def test_defaults_are_the_offline_profile():
+    cfg = load_config()
+    assert cfg.profile == "offline"
+    assert cfg.asr.model == "whisper-tiny.en" and cfg.text.model == "all-MiniLM-L6-v2"
+    assert cfg.decode.window_s == 10.0 and cfg.decode.sample_rate == 16000
+
+
+def test_yaml_overrides_and_is_frozen(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("decode:\n  window_s: 5\n  overlap_s: 1\nasr:\n  model: null\n")
+    cfg = load_config(f)
+    assert cfg.decode.window_s == 5 and cfg.decode.overlap_s == 1 and cfg.asr.model is None
+    with pytest.raises(Exception):
+        cfg.decode.window_s = 3  # frozen
+
+
+def test_unknown_field_fails_naming_it(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("decode:\n  window_secs: 5\n")
+    with pytest.raises(ConfigError, match=r"decode\.window_secs"):
+        load_config(f)
+
+
+def test_bad_value_names_field_and_file(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("asr:\n  batch_size: -2\n")
+    with pytest.raises(ConfigError, match=r"asr\.batch_size") as e:
+        load_config(f)
+    assert str(f) in str(e.value)
+
+
+def test_overlap_must_be_smaller_than_window():
+    with pytest.raises(ConfigError, match="overlap_s"):
+        load_config(overrides={"decode": {"window_s": 2, "overlap_s": 2}})
+
+
+def test_unknown_profile_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="unknown profile"):
+        load_config(profile="nope")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_config_hash_tracks_what_changes_outputs():
+    a = IngestConfig()
+    assert a.config_hash() == IngestConfig().config_hash()
+    assert a.config_hash() != load_config(overrides={"decode": {"window_s": 5}}).config_hash()
+    # pool sizing does not change results, so it does not change the hash
+    assert a.config_hash() == load_config(overrides={"asr": {"concurrency": 3}}).config_hash()
