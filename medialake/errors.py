@@ -24,3 +24,7 @@ class DecodeError(MedialakeError):
 
 class ModelError(MedialakeError):
     """A model cannot be found, loaded or run."""
+
+
+class DecodeTimeout(DecodeError):
+    """Decoding one file took longer than ``decode.timeout_s``."""

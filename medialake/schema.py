@@ -131,6 +131,10 @@ STREAM = pa.schema(
         pa.field("end_s", pa.float64()),
         pa.field("thumbnail", pa.binary()),
         pa.field("audio", pa.binary()),  # float32 mono PCM at DecodeConfig.sample_rate
+        # Model-ready frames of the segment: JPEG bytes whose shorter side is
+        # DecodeConfig.frame_px, and their times in seconds (source timeline).
+        pa.field("frames", pa.list_(pa.binary())),
+        pa.field("frame_times", pa.list_(pa.float64())),
     ]
 )
 

@@ -1,24 +1,30 @@
-"""decode+chunk: one source file in, its segments out (or one failed marker row).
+"""decode+chunk: one source file in, its segments out as they are decoded.
 
-This is the one-to-many step of the pipeline. ``decode_batch`` is what Ray Data maps over
-batches of file records; ``decode_file`` is the same for one record and is what tests call.
-Any exception on a file becomes a marker row with ``error`` set, unless
-``raise_errors`` is true (tests), so one broken file never stops a run.
+This is the one-to-many step of the pipeline. :func:`decode_stream` is what Ray Data maps
+over batches of file records: a generator that yields Arrow blocks of ``STREAM`` rows
+every ``decode.rows_per_block`` segments, so a long file never sits in memory whole.
+
+Row protocol (what the sink relies on): each segment row has ``segment_index >= 0`` and
+``n_segments`` null; after a file's last segment comes one marker row
+(``segment_index = -1``) with the final asset fields, ``n_segments`` = the number of
+segments, and ``error`` null, or ``error`` = the reason if the file failed (then any of its
+segments already sent are discarded by the sink). Any exception on a file becomes that
+failed marker, unless ``raise_errors`` (tests), so one broken file never stops a run; each
+file has ``decode.timeout_s`` seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
 
-from medialake.errors import DecodeError
-from medialake.operators.audio import decode_audio, slice_pcm
-from medialake.operators.chunk import windows
-from medialake.operators.image import apply_exif, decode_image, jpeg_thumbnail
-from medialake.operators.probe import open_container, probe
-from medialake.operators.video import frame_at
+from medialake.operators.image import decode_image_file, jpeg_thumbnail
+from medialake.operators.sources import Deadline
+from medialake.operators.timeline import Timeline, iter_timeline
+from medialake.operators.video import fit_size, to_jpeg
 from medialake.pipelines.config import DecodeConfig
 from medialake.schema import STREAM
 
@@ -41,67 +47,68 @@ def _asset_fields(record: dict, p=None) -> dict:
     }
 
 
-def _read_bytes(uri: str, limit: int = 64 << 20) -> bytes | None:
-    if "://" in uri and not uri.startswith("file://"):
-        return None
-    with open(uri.removeprefix("file://"), "rb") as f:
-        return f.read(limit)
+def _image_segments(record: dict, cfg: DecodeConfig, base: dict) -> Iterator[dict]:
+    frames, anim_s = decode_image_file(record["uri"], cfg.max_image_pixels, max(1, cfg.frames_per_segment))
+    img = frames[0]
+    base.update(width=img.width, height=img.height, duration_s=anim_s, codecs=None)
+    model_frames = []
+    for f in frames[: cfg.frames_per_segment]:
+        w, h = fit_size(f.width, f.height, cfg.frame_px)
+        model_frames.append(to_jpeg(f.resize((w, h)) if (w, h) != f.size else f, cfg.frame_quality))
+    n = len(model_frames)
+    yield {"modality": "image", "start_s": 0.0, "end_s": anim_s,
+           "thumbnail": jpeg_thumbnail(img, cfg.thumbnail_px, cfg.thumbnail_quality), "audio": None,
+           "frames": model_frames or None,
+           "frame_times": [round(anim_s * i / n, 4) for i in range(n)] if n else None}
+
+
+def iter_file_rows(record: dict, cfg: DecodeConfig, deadline: Deadline | None = None) -> Iterator[dict]:
+    """Yield a file's segment rows as they are decoded, then its marker row (see module doc).
+
+    Raises :class:`~medialake.errors.DecodeError` (or what PyAV raises) on a broken file.
+    """
+    deadline = deadline or Deadline(cfg.timeout_s, record["uri"])
+    base = _asset_fields(record)
+    info = Timeline()
+    if record["media_type"] == "image":
+        segments = _image_segments(record, cfg, base)
+    else:
+        segments = iter_timeline(record["uri"], record["media_type"], cfg, deadline, info)
+    n = 0
+    for seg in segments:
+        if info.probe is not None and base["codecs"] is None:
+            base.update(_asset_fields(record, info.probe))
+        if info.modality == "audio" and base["media_type"] == "video":
+            base["media_type"] = "audio"  # a "video" file that only holds sound
+        yield {**base, **seg, "segment_index": n, "segment_id": segment_id_for(record["asset_id"], n, seg["start_s"]),
+               "n_segments": None, "error": None}
+        n += 1
+    if info.probe is not None:
+        base.update(_asset_fields(record, info.probe))
+        if info.modality == "audio":
+            base["media_type"] = "audio"
+    if info.duration_s is not None:
+        base["duration_s"] = info.duration_s
+    yield {**base, "segment_index": -1, "n_segments": n, "error": None}
 
 
 def decode_file(record: dict, cfg: DecodeConfig) -> list[dict]:
-    """Decode one file record into segment rows (dicts with the ``STREAM`` columns).
+    """All segment rows of one file, each with ``n_segments`` filled in (for tests and tools).
 
-    Raises :class:`DecodeError` (or whatever PyAV raises) on a broken file.
+    A file with no segment gives its marker row alone.
     """
-    media_type = record["media_type"]
-    rows: list[dict] = []
-    with open_container(record["uri"]) as c:
-        p = probe(c)
-        base = _asset_fields(record, p)
-        if media_type == "image":
-            img = decode_image(c, cfg.max_image_pixels)
-            raw = _read_bytes(record["uri"]) if record["uri"].lower().endswith((".jpg", ".jpeg", ".tif", ".tiff", ".webp")) else None
-            if raw:
-                img = apply_exif(img, raw)
-            base["width"], base["height"], base["duration_s"] = img.width, img.height, 0.0
-            rows.append({**base, "modality": "image", "start_s": 0.0, "end_s": 0.0,
-                         "thumbnail": jpeg_thumbnail(img, cfg.thumbnail_px, cfg.thumbnail_quality), "audio": None})
-        else:
-            if media_type == "video" and not p.has_video:
-                raise DecodeError("no video stream")
-            if media_type == "audio" and not p.has_audio:
-                raise DecodeError("no audio stream")
-            if p.has_video:
-                c.streams.video[0].thread_type = "AUTO"
-            pcm = None
-            if p.has_audio:
-                pcm = decode_audio(c, cfg.sample_rate)
-            duration = p.duration_s
-            if pcm is not None and (duration is None or media_type == "audio"):
-                duration = max(duration or 0.0, len(pcm) / cfg.sample_rate)
-            if duration is None:
-                raise DecodeError("unknown duration")
-            base["duration_s"] = duration
-            for start, end in windows(duration, cfg.window_s, cfg.overlap_s):
-                thumb = None
-                if media_type == "video":
-                    img = frame_at(c, start + min(1.0, (end - start) / 2))
-                    thumb = jpeg_thumbnail(img, cfg.thumbnail_px, cfg.thumbnail_quality) if img is not None else None
-                audio = slice_pcm(pcm, start, end, cfg.sample_rate).tobytes() if pcm is not None else None
-                rows.append({**base, "modality": media_type, "start_s": start, "end_s": end,
-                             "thumbnail": thumb, "audio": audio})
-    for i, row in enumerate(rows):
-        row["segment_index"] = i
-        row["segment_id"] = segment_id_for(record["asset_id"], i, row["start_s"])
-        row["n_segments"] = len(rows)
-        row["error"] = None
-    if not rows:
-        rows.append({**base, "segment_index": -1, "n_segments": 0, "error": None})
-    return rows
+    rows = list(iter_file_rows(record, cfg))
+    marker, segs = rows[-1], rows[:-1]
+    for r in segs:
+        r.update(n_segments=len(segs), duration_s=marker["duration_s"], media_type=marker["media_type"])
+    return segs or [marker]
 
 
 def failed_row(record: dict, exc: BaseException) -> dict:
-    reason = f"{type(exc).__name__}: {exc}".strip()
+    msg = str(exc).strip()
+    reason = f"{type(exc).__name__}: {msg}"
+    if record["uri"] not in msg and record["uri"].rsplit("/", 1)[-1] not in msg:
+        reason = f"{type(exc).__name__}: {record['uri']}: {msg or 'decoding failed'}"
     return {**_asset_fields(record), "segment_index": -1, "n_segments": 0, "error": reason}
 
 
@@ -110,17 +117,29 @@ def to_stream_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pydict(cols, schema=STREAM)
 
 
-def decode_batch(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False) -> pa.Table:
-    """Ray Data entry point: a batch of file records -> the ``STREAM`` rows of their segments."""
+def decode_stream(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False) -> Iterator[pa.Table]:
+    """Ray Data entry point: file records in, ``STREAM`` blocks out, as segments are decoded."""
     out: list[dict] = []
     for record in batch.to_pylist():
         try:
-            out.extend(decode_file(record, cfg))
+            for row in iter_file_rows(record, cfg):
+                out.append(row)
+                if len(out) >= cfg.rows_per_block:
+                    yield to_stream_table(out)
+                    out = []
         except Exception as e:  # a broken file becomes a failed row, the run goes on
             if raise_errors:
                 raise
+            out = [r for r in out if r["asset_id"] != record["asset_id"]]
             out.append(failed_row(record, e))
-    return to_stream_table(out)
+    if out:
+        yield to_stream_table(out)
+
+
+def decode_batch(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False) -> pa.Table:
+    """:func:`decode_stream` gathered into one table (small batches, tests)."""
+    tables = list(decode_stream(batch, cfg, raise_errors))
+    return pa.concat_tables(tables) if tables else to_stream_table([])
 
 
 def pcm_of(row_audio: bytes | None) -> np.ndarray:

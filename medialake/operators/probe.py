@@ -7,32 +7,27 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import av
-import pyarrow.fs as pafs
 
 from medialake.errors import DecodeError
+from medialake.operators.sources import open_input
 
 
 @contextlib.contextmanager
-def open_container(uri: str) -> Iterator[av.container.InputContainer]:
-    """Open ``uri`` for reading with PyAV; remote URIs are streamed through ``pyarrow.fs``."""
-    f = None
-    try:
-        if "://" in uri and not uri.startswith("file://"):
-            fs, path = pafs.FileSystem.from_uri(uri)
-            f = fs.open_input_file(path)
-            container = av.open(f, mode="r")
-        else:
-            container = av.open(uri.removeprefix("file://"), mode="r")
-    except (av.error.FFmpegError, OSError, ValueError) as e:
-        if f is not None:
-            f.close()
-        raise DecodeError(f"cannot open {uri}: {e}. Is it a complete, supported media file?") from e
-    try:
-        yield container
-    finally:
-        container.close()
-        if f is not None:
-            f.close()
+def open_container(uri: str, timeout: float | None = None) -> Iterator[av.container.InputContainer]:
+    """Open ``uri`` for reading with PyAV; remote URIs are streamed through ``pyarrow.fs``.
+
+    ``timeout`` (seconds) bounds each blocking read inside FFmpeg, so a stalled source
+    raises instead of hanging.
+    """
+    with open_input(uri) as src:
+        try:
+            container = av.open(src, mode="r", timeout=timeout)
+        except (av.error.FFmpegError, OSError, ValueError) as e:
+            raise DecodeError(f"cannot open {uri}: {e}. Is it a complete, supported media file?") from e
+        try:
+            yield container
+        finally:
+            container.close()
 
 
 @dataclass(frozen=True)
@@ -43,11 +38,23 @@ class Probe:
     codecs: str
     has_video: bool
     has_audio: bool
+    rotation: int = 0
+    audio_tracks: int = 0
+
+
+def _is_picture(stream) -> bool:
+    """A still picture muxed as a video stream (cover art) is not a video track."""
+    return bool(stream.disposition & av.stream.Disposition.attached_pic) if hasattr(av.stream, "Disposition") else False
+
+
+def video_streams(container: av.container.InputContainer) -> list:
+    return [s for s in container.streams.video if not _is_picture(s)]
 
 
 def probe(container: av.container.InputContainer) -> Probe:
-    """Read duration, picture size and codecs from an open container."""
-    video = container.streams.video[0] if container.streams.video else None
+    """Read duration, picture size, rotation and codecs from an open container."""
+    vids = video_streams(container)
+    video = vids[0] if vids else None
     audio = container.streams.audio[0] if container.streams.audio else None
     duration = None
     if container.duration is not None and container.duration > 0:
@@ -58,11 +65,14 @@ def probe(container: av.container.InputContainer) -> Probe:
                 duration = float(s.duration * s.time_base)
                 break
     codecs = ",".join(f"{s.type}:{s.codec_context.name}" for s in container.streams if s.type in ("video", "audio"))
+    width = video.codec_context.width if video is not None else None
+    height = video.codec_context.height if video is not None else None
     return Probe(
         duration_s=duration,
-        width=video.codec_context.width if video is not None else None,
-        height=video.codec_context.height if video is not None else None,
+        width=width or None,
+        height=height or None,
         codecs=codecs,
         has_video=video is not None,
         has_audio=audio is not None,
+        audio_tracks=len(container.streams.audio),
     )

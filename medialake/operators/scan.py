@@ -59,6 +59,36 @@ def media_type_of(name: str, extensions: dict[str, list[str]]) -> str | None:
     return None
 
 
+def _walk_local(root: str) -> list[pafs.FileInfo]:
+    """Files under a local folder, following symlinked folders once each (loops are cut),
+    skipping folders that cannot be read. Broken symlinks are listed (size 0) so that they
+    end as failed assets with a reason rather than vanish."""
+    seen: set[tuple[int, int]] = set()
+    out: list[pafs.FileInfo] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=lambda e: None):
+        try:
+            st = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirnames.sort()
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            try:
+                fst = os.stat(full)
+            except OSError:
+                out.append(pafs.FileInfo(full, pafs.FileType.File, size=0))
+                continue
+            if not os.path.isfile(full):
+                continue  # fifos, sockets, devices
+            out.append(pafs.FileInfo(full, pafs.FileType.File, size=fst.st_size, mtime_ns=fst.st_mtime_ns))
+    return out
+
+
 def scan(source: str, extensions: dict[str, list[str]]) -> list[FileRecord]:
     """List the media files under ``source`` (a file or folder, local or remote).
 
@@ -70,6 +100,8 @@ def scan(source: str, extensions: dict[str, list[str]]) -> list[FileRecord]:
         raise InputError(f"source {source!r} was not found; check the path or URI")
     if info.type == pafs.FileType.File:
         infos = [info]
+    elif isinstance(fs, pafs.LocalFileSystem):
+        infos = _walk_local(path)
     else:
         selector = pafs.FileSelector(path, recursive=True, allow_not_found=False)
         try:

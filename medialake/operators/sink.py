@@ -2,7 +2,9 @@
 
 Rows arrive in any order from the model stages. The sink counts the segments of each
 asset and writes the asset row only when its last segment has been written, so an asset
-marked ``done`` always has all its segments.
+marked ``done`` always has all its segments. The decoder streams segments before it knows
+how many there are: their ``n_segments`` is null and a marker row (``segment_index`` -1)
+closing the asset carries the count. A failed marker discards the asset's segments.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import pyarrow.compute as pc
 from medialake import schema
 from medialake.store import Store
 
-STREAM_ONLY = ("uri", "size", "mtime", "duration_s", "width", "height", "codecs", "n_segments", "error", "audio")
+STREAM_ONLY = ("uri", "size", "mtime", "duration_s", "width", "height", "codecs", "n_segments", "error", "audio",
+               "frames", "frame_times")
 
 
 @dataclass
@@ -39,8 +42,12 @@ class LanceSink:
         self.asset_rows: dict[str, dict] = {}
         self.ready: list[dict] = []
         self.counts = SinkCounts()
+        self.expected: dict[str, dict] = {}  # asset id -> closing marker row (streamed assets)
+        self.failed_ids: set[str] = set()
 
     def write(self, batch: pa.Table) -> None:
+        if self.failed_ids:
+            batch = batch.filter(pc.invert(pc.is_in(batch.column("asset_id"), pa.array(sorted(self.failed_ids)))))
         is_seg = pc.greater_equal(batch.column("segment_index"), 0)
         segs = batch.filter(is_seg)
         markers = batch.filter(pc.invert(is_seg))
@@ -53,9 +60,34 @@ class LanceSink:
             self.asset_rows.setdefault(aid, row)
             self.seen[aid] += 1
         for row in markers.select(list(schema.ASSET_FROM_STREAM) + ["error"]).to_pylist():
-            self._finish(row, row.pop("error"))
-        if self.pending_rows >= self.flush_rows:
+            error = row.pop("error")
+            if error:
+                self._discard(row["asset_id"])
+                self._finish(row, error)
+            elif row["n_segments"]:
+                self.expected[row["asset_id"]] = row
+            else:
+                self._finish(row, None)
+        if self.pending_rows >= self.flush_rows or (self.expected and self._complete()):
             self.flush()
+
+    def _complete(self) -> list[str]:
+        return [a for a, m in self.expected.items() if self.seen.get(a, 0) >= m["n_segments"]]
+
+    def _discard(self, aid: str) -> None:
+        """Forget (and delete, if already written) the segments of an asset that failed midway."""
+        self.failed_ids.add(aid)
+        self.expected.pop(aid, None)
+        self.asset_rows.pop(aid, None)
+        if self.seen.pop(aid, 0):
+            kept = []
+            for t in self.pending:
+                t = t.filter(pc.not_equal(t.column("asset_id"), aid))
+                if t.num_rows:
+                    kept.append(t)
+            self.pending = kept
+            self.pending_rows = sum(t.num_rows for t in kept)
+            self.store.delete_segments([aid])
 
     def _finish(self, row: dict, error: str | None) -> None:
         row = dict(row)
@@ -80,7 +112,12 @@ class LanceSink:
             self.store.add("segments", table)
             self.counts.segments += table.num_rows
             self.pending, self.pending_rows = [], 0
-        for aid in [a for a, n in self.seen.items() if n >= (self.asset_rows[a]["n_segments"] or 0)]:
+        for aid in self._complete():
+            self._finish(self.expected.pop(aid), None)
+            self.asset_rows.pop(aid, None)
+            del self.seen[aid]
+        for aid in [a for a, n in self.seen.items()
+                    if a in self.asset_rows and self.asset_rows[a]["n_segments"] and n >= self.asset_rows[a]["n_segments"]]:
             self._finish(self.asset_rows.pop(aid), None)
             del self.seen[aid]
         if self.ready:

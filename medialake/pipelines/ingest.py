@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from medialake.models.asr import Transcriber
 from medialake.models.text import TextEmbedder
-from medialake.operators.decode import decode_batch
+from medialake.operators.decode import decode_stream
 from medialake.pipelines.config import IngestConfig, RoleConfig
 
 
@@ -70,7 +70,7 @@ def build(records: list, cfg: IngestConfig):
     # One block per file, so decode tasks run in parallel (a repartition would need a full CPU).
     ds = ray.data.from_arrow([table.slice(i, 1) for i in range(table.num_rows)])
     ds = ds.map_batches(
-        partial(decode_batch, cfg=cfg.decode, raise_errors=cfg.on_error == "raise"),
+        partial(decode_stream, cfg=cfg.decode, raise_errors=cfg.on_error == "raise"),
         batch_size=1, batch_format="pyarrow", num_cpus=cfg.decode.num_cpus,
     )
     for step in steps(cfg):

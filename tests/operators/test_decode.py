@@ -81,9 +81,12 @@ def test_decode_batch_turns_a_broken_file_into_a_failed_row(tmp_path):
     bad = make_corrupt(tmp_path / "bad.mp4")
     recs = scan(str(tmp_path), {"video": [".mp4"], "image": [".png"]})
     out = decode_batch(records_table(recs), CFG).to_pylist()
-    by_uri = {r["uri"]: r for r in out}
-    assert by_uri[str(bad)]["error"] and "bad.mp4" in by_uri[str(bad)]["error"]
-    assert by_uri[str(bad)]["segment_index"] == -1
-    assert by_uri[str(good)]["error"] is None and by_uri[str(good)]["segment_index"] == 0
+    by_uri = {}
+    for r in out:
+        by_uri.setdefault(r["uri"], []).append(r)
+    assert len(by_uri[str(bad)]) == 1 and "bad.mp4" in by_uri[str(bad)][0]["error"]
+    assert by_uri[str(bad)][0]["segment_index"] == -1
+    # the good image: its segment, then the marker that closes it (n_segments = 1, no error)
+    assert [(r["segment_index"], r["n_segments"], r["error"]) for r in by_uri[str(good)]] == [(0, None, None), (-1, 1, None)]
     with pytest.raises(DecodeError):
         decode_batch(records_table(recs), CFG, raise_errors=True)

@@ -1,0 +1,119 @@
+"""Segments of time-based media (video, audio), produced as the file streams by.
+
+:func:`iter_timeline` opens a file once for the audio (decoded in blocks, only the samples
+a segment still needs are kept) and once for the pictures (sampled sparsely by seeking),
+and yields one row per segment as soon as it is complete. Segment bounds come from the
+chunking policy: fixed windows, shots (video) or speech (audio, Silero VAD).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from medialake.errors import DecodeError
+from medialake.operators.audio import PcmBuffer, iter_pcm
+from medialake.operators.chunk import SpanPlanner, WindowPlanner, sample_times
+from medialake.operators.image import jpeg_thumbnail
+from medialake.operators.probe import Probe, open_container, probe, video_streams
+from medialake.operators.shots import detect_shots
+from medialake.operators.sources import Deadline
+from medialake.operators.vad import StreamingVad
+from medialake.operators.video import FrameSampler, fit_size, to_jpeg, video_duration
+
+
+class Timeline:
+    """What :func:`iter_timeline` learned about the file; read it after the rows are consumed."""
+
+    def __init__(self) -> None:
+        self.probe: Probe | None = None
+        self.modality: str | None = None
+        self.duration_s: float | None = None
+        self.frames_decoded = 0
+        self.frames_sampled = 0
+
+
+def _visuals(sampler: FrameSampler, start: float, end: float, cfg, info: Timeline) -> tuple[bytes | None, list[bytes], list[float]]:
+    times = sample_times(start, end, cfg.frames_per_segment)
+    thumb_t = round(start + min(1.0, (end - start) / 2), 4)
+    short = max(cfg.frame_px, cfg.thumbnail_px)
+    got = sampler.images(sorted(set(times + [thumb_t])), short_side=short)
+    info.frames_sampled += len(got)
+    info.frames_decoded = sampler.decoded
+    by_t = dict(zip(sorted(set(times + [thumb_t])), got))
+    thumb = jpeg_thumbnail(by_t[thumb_t][1], cfg.thumbnail_px, cfg.thumbnail_quality) if thumb_t in by_t else None
+    frames, ftimes = [], []
+    for t in times:
+        if t not in by_t:
+            continue
+        ft, img = by_t[t]
+        w, h = fit_size(img.width, img.height, cfg.frame_px)
+        if (w, h) != img.size:
+            img = img.resize((w, h))
+        frames.append(to_jpeg(img, cfg.frame_quality))
+        ftimes.append(float(ft))
+    return thumb, frames, ftimes
+
+
+def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: Timeline) -> Iterator[dict]:
+    """Yield ``{modality, start_s, end_s, thumbnail, audio, frames, frame_times}`` per segment."""
+    with contextlib.ExitStack() as stack:
+        c = stack.enter_context(open_container(uri, timeout=cfg.timeout_s))
+        p = info.probe = probe(c)
+        vids = video_streams(c)
+        if media_type == "audio" and not p.has_audio:
+            raise DecodeError(f"{uri}: no audio stream (streams: {p.codecs or 'none'}); is it an audio file?")
+        if not vids and not p.has_audio:
+            raise DecodeError(f"{uri}: no video or audio stream (streams: {p.codecs or 'none'})")
+        modality = info.modality = "video" if vids and media_type != "audio" else "audio"
+        duration = p.duration_s
+        sampler = None
+        if modality == "video":
+            sampler = FrameSampler(c, vids[0], deadline)
+            if duration is None:
+                duration = video_duration(c, vids[0], deadline)
+        vad = None
+        if modality == "video" and cfg.video_chunking == "shots":
+            if not duration:
+                raise DecodeError(f"{uri}: unknown duration, cannot look for shots")
+            spans = detect_shots(sampler, duration, analysis_fps=cfg.shot_fps, threshold=cfg.shot_threshold,
+                                 min_s=cfg.min_shot_s, max_s=cfg.max_shot_s)
+            planner = SpanPlanner(spans)
+        elif modality == "audio" and cfg.audio_chunking == "vad":
+            vad = StreamingVad(cfg.sample_rate, cfg.vad_threshold, cfg.vad_merge_gap_s, cfg.vad_max_segment_s,
+                               cfg.vad_min_speech_s, cfg.vad_pad_s)
+            planner = None
+        else:
+            planner = WindowPlanner(cfg.window_s, cfg.overlap_s)
+
+        buf = PcmBuffer(cfg.sample_rate) if p.has_audio else None
+
+        def row(start: float, end: float) -> dict:
+            deadline.check()
+            thumb, frames, ftimes = _visuals(sampler, start, end, cfg, info) if sampler else (None, [], [])
+            audio = buf.take(start, end).tobytes() if buf is not None else None
+            return {"modality": modality, "start_s": float(start), "end_s": float(end), "thumbnail": thumb,
+                    "audio": audio, "frames": frames or None, "frame_times": ftimes or None}
+
+        if buf is not None:
+            ac = stack.enter_context(open_container(uri, timeout=cfg.timeout_s)) if sampler else c
+            for chunk in iter_pcm(ac, cfg.sample_rate, deadline=deadline):
+                buf.append(chunk)
+                if vad is not None:
+                    for s, e in vad.feed(chunk):
+                        yield row(s, e)
+                    keep = vad.open_start if vad.open_start is not None else vad.processed_s
+                    buf.drop_before(keep - cfg.vad_pad_s)
+                else:
+                    for s, e in planner.ready(buf.end_s):
+                        yield row(s, e)
+                    buf.drop_before(planner.next_start)
+        # The container's duration already spans its longest stream (audio longer than video);
+        # decoded audio decides when there is none, or for sound files (headers can lie).
+        heard = buf.end_s if buf is not None else 0.0
+        final = max(duration or 0.0, heard) if (modality == "audio" or not duration) else duration
+        if final <= 0:
+            raise DecodeError(f"{uri}: zero duration: the {modality} stream holds no frames or samples")
+        info.duration_s = final
+        for s, e in (vad.finish() if vad is not None else planner.finish(final)):
+            yield row(s, e)
