@@ -22,6 +22,9 @@ from medialake.operators.vad import StreamingVad
 from medialake.operators.video import FrameSampler, fit_size, to_jpeg, video_duration
 
 
+ESTIMATED_DURATION = ("mpeg", "mpegts", "mpegvideo", "h264", "hevc", "m4v")
+
+
 class Timeline:
     """What :func:`iter_timeline` learned about the file; read it after the rows are consumed."""
 
@@ -70,8 +73,10 @@ def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: Time
         sampler = None
         if modality == "video":
             sampler = FrameSampler(c, vids[0], deadline)
-            if duration is None:
-                duration = video_duration(c, vids[0], deadline)
+            # MPEG program/transport streams and raw elementary streams only estimate their
+            # duration from the bit rate: read the packet timestamps instead (demux, no decode).
+            if duration is None or c.format.name.split(",")[0] in ESTIMATED_DURATION:
+                duration = video_duration(c, vids[0], deadline) or duration
         vad = None
         if modality == "video" and cfg.video_chunking == "shots":
             if not duration:

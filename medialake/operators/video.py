@@ -16,6 +16,7 @@ from typing import Iterator
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from PIL import Image
 
 from medialake.operators.sources import Deadline
@@ -64,19 +65,21 @@ class FrameSampler:
         self._last: av.VideoFrame | None = None  # last decoded frame
         self._ready: list[av.VideoFrame] = []  # decoded frames not yet handed out
         self._eof = False
+        self._fed_any = False  # packets fed to the decoder since the last flush
+        self._reformatter = VideoReformatter()  # keeps its scaler between frames
 
     # -- packets -----------------------------------------------------------------
-    def _next_packet(self) -> av.Packet | None:
-        if self._pending:
-            return self._pending.pop(0)
+    def _demux_more(self) -> bool:
+        """Buffer one more packet; False at the end of the stream."""
         if self._packets is None:
             self._packets = self.container.demux(self.stream)
         for pkt in self._packets:
             if self.deadline:
                 self.deadline.check()
             if pkt.size:
-                return pkt
-        return None
+                self._pending.append(pkt)
+                return True
+        return False
 
     def _pkt_time(self, pkt: av.Packet) -> float | None:
         ts = pkt.pts if pkt.pts is not None else pkt.dts
@@ -89,28 +92,48 @@ class FrameSampler:
         except av.error.FFmpegError:
             self.container.seek(0, stream=self.stream)
         self.seeks += 1
+        self.cc.flush_buffers()
+        self._fed_any = False
         self._packets = None
         self._pending = []
         self._ready = []
         self._last = None
         self._eof = False
 
+    def _ftime(self, f: av.VideoFrame) -> float:
+        return (f.time if f.time is not None else 0.0) - self.offset
+
     def _skip_to_keyframe(self, t: float) -> None:
         """Demux up to ``t``; if a keyframe at or before ``t`` shows up, drop what precedes it."""
-        buf: list[av.Packet] = []
-        while True:
-            pkt = self._next_packet()
-            if pkt is None:
-                break
-            buf.append(pkt)
+        self._demux_until(t)
+        buf = self._pending
+        keys = [i for i, p in enumerate(buf) if p.is_keyframe and (self._pkt_time(p) or 0) <= t + 1e-3]
+        if keys and (keys[-1] > 0 or self._fed_any):
+            self._pending = buf[keys[-1]:]
+            self.cc.flush_buffers()  # the frames before the keyframe are not wanted
+            self._ready = []
+            self._last = None
+            self._fed_any = False
+
+    def _demux_until(self, t: float) -> None:
+        """Read packets (without decoding) until one at or after ``t`` is buffered."""
+        if any((self._pkt_time(p) or -1) >= t for p in self._pending):
+            return
+        if self._packets is None:
+            self._packets = self.container.demux(self.stream)
+        for pkt in self._packets:
+            if self.deadline:
+                self.deadline.check()
+            if not pkt.size:
+                continue
+            self._pending.append(pkt)
             pt = self._pkt_time(pkt)
             if pt is not None and pt >= t:
-                break
-        keys = [i for i, p in enumerate(buf) if p.is_keyframe and (self._pkt_time(p) or 0) <= t]
-        if keys and keys[-1] > 0:
-            buf = buf[keys[-1]:]
-            self._ready = []
-        self._pending = buf + self._pending
+                return
+
+    def _keyframe_between(self, t: float, next_t: float) -> bool:
+        self._demux_until(next_t)
+        return any(p.is_keyframe and t < (self._pkt_time(p) or -1) <= next_t + 1e-3 for p in self._pending)
 
     def _decode(self, pkt: av.Packet | None, skip_nonref: bool) -> None:
         self.cc.skip_frame = "NONREF" if skip_nonref else "DEFAULT"
@@ -118,53 +141,82 @@ class FrameSampler:
             frames = self.stream.decode(pkt)
         except av.error.InvalidDataError:
             frames = []  # a damaged packet: keep going, the next keyframe repairs the picture
+        if pkt is not None:
+            self._fed_any = True
         for f in frames:
+            if f.time_base is None:  # frames drained at the end of the stream carry no time base
+                f.time_base = self.stream.time_base
             self.decoded += 1
             self._ready.append(f)
 
-    def frame_at(self, t: float) -> av.VideoFrame | None:
-        """The first frame shown at or after ``t`` (or the last frame of the stream)."""
+    def _advance(self, t: float) -> av.VideoFrame | None:
+        """Move decoded frames shown before ``t`` behind us; the frame shown at ``t`` if known."""
         eps = 1e-3
-        if self._last is not None and (self._last.time or 0) - self.offset >= t - eps:
-            return self._last  # wanted times closer together than frames
-        last_t = None if self._last is None else (self._last.time or 0) - self.offset
-        if last_t is None and self._packets is None and t > self.seek_gap_s:
-            self._seek(t)
-        elif last_t is not None and (t < last_t or t - last_t > self.seek_gap_s):
-            self._seek(t)
-        while self._ready and self._ready[0].time is not None and self._ready[0].time - self.offset < t - eps:
+        self._ready.sort(key=self._ftime)
+        while self._ready and self._ftime(self._ready[0]) <= t + eps:
             self._last = self._ready.pop(0)
-        if not self._ready:
-            self._skip_to_keyframe(t)
+        if self._ready:  # the next frame starts after t: the last one is on screen at t
+            return self._last if self._last is not None else self._ready[0]
+        return None
+
+    def frame_at(self, t: float, next_t: float | None = None) -> av.VideoFrame | None:
+        """The frame on screen at ``t`` seconds (the first one if ``t`` is before it).
+
+        ``next_t``, the time wanted after this one, lets the sampler stop early when a
+        keyframe lies between the two (nothing decoded now would be needed then).
+        """
+        eps = 1e-3
+        last_t = None if self._last is None else self._ftime(self._last)
+        if last_t is None and not self._fed_any and self._packets is None and t > self.seek_gap_s:
+            self._seek(t)
+        elif last_t is not None and (t < last_t - eps or t - last_t > self.seek_gap_s):
+            self._seek(t)
+        got = self._advance(t)
+        if got is not None:
+            return got
+        self._skip_to_keyframe(t)
+        drain_ok = next_t is not None and self._keyframe_between(t, next_t)
+        fed_past = False
         while True:
-            while self._ready:
-                f = self._ready.pop(0)
-                self._last = f
-                if f.time is None or f.time - self.offset >= t - eps:
-                    return f
+            got = self._advance(t)
+            if got is not None:
+                return got
             if self._eof:
                 return self._last
-            pkt = self._next_packet()
-            if pkt is None:
-                self._decode(None, False)  # flush
+            if not self._pending and not self._demux_more():
+                self._decode(None, False)  # end of stream: drain the decoder
                 self._eof = True
                 continue
-            pt = self._pkt_time(pkt)
+            pt = self._pkt_time(self._pending[0])
+            if drain_ok and fed_past and (pt is None or pt > t + eps):
+                # Every packet shown up to t is in; a keyframe comes before the next wanted
+                # time, so drain now instead of decoding the rest of this GOP.
+                self._decode(None, False)
+                self.cc.flush_buffers()
+                self._fed_any = False
+                self._drop_to_keyframe()
+                got = self._advance(t)
+                return got if got is not None else self._last
+            pkt = self._pending.pop(0)
             self._decode(pkt, skip_nonref=pt is not None and pt < t - 0.25)
+            if pt is not None and pt > t + eps:
+                fed_past = True
+
+    def _drop_to_keyframe(self) -> None:
+        while self._pending and not self._pending[0].is_keyframe:
+            self._pending.pop(0)
 
     def images(self, times: list[float], short_side: int | None = None) -> list[tuple[float, Image.Image]]:
         """``(time, upright PIL image)`` for each wanted time (times are sorted first)."""
         out = []
-        for t in sorted(times):
-            f = self.frame_at(t)
+        wanted = sorted(times)
+        for i, t in enumerate(wanted):
+            f = self.frame_at(t, wanted[i + 1] if i + 1 < len(wanted) else None)
             if f is None:
                 continue
             rot = getattr(f, "rotation", 0) or 0
-            if short_side:
-                w, h = fit_size(f.width, f.height, short_side)
-                img = f.to_image(width=w, height=h) if (w, h) != (f.width, f.height) else f.to_image()
-            else:
-                img = f.to_image()
+            w, h = fit_size(f.width, f.height, short_side) if short_side else (f.width, f.height)
+            img = self._reformatter.reformat(f, width=w, height=h, format="rgb24", interpolation="AREA").to_image()
             out.append((round((f.time or 0) - self.offset, 4) if f.time is not None else t, upright(img, rot)))
         return out
 
@@ -186,7 +238,8 @@ def video_duration(container: av.container.InputContainer, stream, deadline: Dea
         if pkt.pts is not None:
             e = (pkt.pts + (pkt.duration or 0)) * tb - start
             end = e if end is None else max(end, e)
-    container.seek(0, stream=stream) if end is not None else None
+    if end is not None:
+        container.seek(0, stream=stream)
     return end
 
 
