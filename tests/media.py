@@ -104,7 +104,7 @@ def make_indexed_video(path: Path, seconds: float = 4.0, fps: int = 30, size=(64
     sets the display matrix (phone videos); ``audio_s`` adds that many seconds of tone on
     ``audio_tracks`` tracks.
     """
-    n = len(pts_ms) if pts_ms else int(seconds * fps)
+    n = len(pts_ms) if pts_ms is not None else int(seconds * fps)
     with av.open(str(path), "w") as c:
         vs = c.add_stream(codec, rate=Fraction(fps, 1))
         vs.width, vs.height = size
@@ -117,7 +117,7 @@ def make_indexed_video(path: Path, seconds: float = 4.0, fps: int = 30, size=(64
         if codec == "libx265":
             opts["x265-params"] = "log-level=error"
         vs.options = opts
-        if pts_ms:
+        if pts_ms is not None:
             vs.time_base = Fraction(1, 1000)
         if rotation:
             vs.set_display_rotation(rotation)
@@ -127,7 +127,7 @@ def make_indexed_video(path: Path, seconds: float = 4.0, fps: int = 30, size=(64
                 tracks.append(c.add_stream("aac", rate=16000, layout="mono"))
         for i in range(n):
             frame = av.VideoFrame.from_ndarray(index_image(i, size), format="rgb24")
-            if pts_ms:
+            if pts_ms is not None:
                 frame.pts = pts_ms[i]
                 frame.time_base = Fraction(1, 1000)
             for p in vs.encode(frame):

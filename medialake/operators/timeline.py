@@ -34,6 +34,7 @@ class Timeline:
         self.duration_s: float | None = None
         self.frames_decoded = 0
         self.frames_sampled = 0
+        self.max_buffered_s = 0.0  # most audio held at once: bounded by the segment length
 
 
 def _visuals(sampler: FrameSampler, start: float, end: float, cfg, info: Timeline) -> tuple[bytes | None, list[bytes], list[float]]:
@@ -104,6 +105,7 @@ def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: Time
             ac = stack.enter_context(open_container(uri, timeout=cfg.timeout_s)) if sampler else c
             for chunk in iter_pcm(ac, cfg.sample_rate, deadline=deadline):
                 buf.append(chunk)
+                info.max_buffered_s = max(info.max_buffered_s, buf.kept / cfg.sample_rate)
                 if vad is not None:
                     for s, e in vad.feed(chunk):
                         yield row(s, e)
@@ -122,3 +124,5 @@ def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: Time
         info.duration_s = final
         for s, e in (vad.finish() if vad is not None else planner.finish(final)):
             yield row(s, e)
+        if sampler is not None and sampler.decoded == 0:
+            raise DecodeError(f"{uri}: not one video frame could be decoded (header without data, or a damaged stream)")

@@ -60,7 +60,7 @@ class StreamingVad:
                 if self._start is None:
                     self._start = t0
                 self._last_speech = t1
-                if t1 - self._start >= self.max_len:
+                if t1 - self._start >= max(FRAME / self.sr, self.max_len - 2 * self.pad):
                     out += self._close(t1, None)
             elif self._start is not None and p < self.neg and t1 - self._last_speech > self.merge_gap:
                 out += self._close(self._last_speech, None)
