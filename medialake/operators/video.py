@@ -55,6 +55,9 @@ class FrameSampler:
         self.stream.thread_type = threads
         self.cc = self.stream.codec_context
         self.tb = float(self.stream.time_base or 0) or 1 / av.time_base
+        rate = self.stream.average_rate or self.stream.guessed_rate
+        # frames closer than this to a wanted time are always decoded (one may be on screen)
+        self.near_s = 2.5 / float(rate) if rate else 0.1
         self.offset = float(self.stream.start_time * self.stream.time_base) if self.stream.start_time is not None else 0.0
         self.deadline = deadline
         self.seek_gap_s = seek_gap_s
@@ -198,7 +201,7 @@ class FrameSampler:
                 got = self._advance(t)
                 return got if got is not None else self._last
             pkt = self._pending.pop(0)
-            self._decode(pkt, skip_nonref=pt is not None and pt < t - 0.25)
+            self._decode(pkt, skip_nonref=pt is not None and pt < t - self.near_s)
             if pt is not None and pt > t + eps:
                 fed_past = True
 
