@@ -1,1 +1,2 @@
-"""Ray-free operators over records and Arrow batches: scan, probe, decode, sink."""
+"""Ray-free operators over records and Arrow batches: scan, sources, probe, decode+chunk
+(video, audio, image, shots, VAD), the sink."""

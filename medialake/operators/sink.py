@@ -68,7 +68,7 @@ class LanceSink:
                 self.expected[row["asset_id"]] = row
             else:
                 self._finish(row, None)
-        if self.pending_rows >= self.flush_rows or (self.expected and self._complete()):
+        if self.pending_rows >= self.flush_rows:
             self.flush()
 
     def _complete(self) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import time
 from typing import IO, Iterator
 
@@ -85,6 +84,3 @@ class Deadline:
                 f"the file may be damaged, or raise decode.timeout_s for very long media"
             )
 
-
-def exists_locally(uri: str) -> bool:
-    return not is_remote(uri) and os.path.exists(local_path(uri))

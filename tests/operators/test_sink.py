@@ -1,0 +1,35 @@
+"""The sink's streaming protocol: segments first, a closing marker with the count; a failed
+marker discards the segments already written for that asset."""
+
+import pyarrow as pa
+
+from medialake.operators.decode import to_stream_table
+from medialake.operators.sink import LanceSink
+from medialake.store import Store
+
+
+def seg(aid, i):
+    return {"asset_id": aid, "uri": f"/x/{aid}.wav", "media_type": "audio", "segment_index": i,
+            "segment_id": f"{aid}-{i}", "modality": "audio", "start_s": float(i), "end_s": i + 1.0,
+            "n_segments": None, "frames": [b"jpg"], "frame_times": [0.5]}
+
+
+def marker(aid, n, error=None):
+    return {"asset_id": aid, "uri": f"/x/{aid}.wav", "media_type": "audio", "segment_index": -1,
+            "n_segments": n, "error": error, "duration_s": float(n)}
+
+
+def test_marker_closes_the_asset_in_any_order_and_failure_discards(tmp_path):
+    store = Store(str(tmp_path / "db"))
+    sink = LanceSink(store, "v1", flush_rows=2)
+    sink.write(to_stream_table([marker("b", 2), seg("a", 0), seg("a", 1), seg("c", 0)]))  # flushes a0, a1, c0
+    assert store.assets().num_rows == 0  # nothing is done before its count is known and written
+    sink.write(to_stream_table([marker("a", 2), seg("b", 0), marker("c", 0, "DecodeError: /x/c.wav: broken")]))
+    sink.write(to_stream_table([seg("b", 1), seg("c", 1)]))  # c's late segment is dropped too
+    counts = sink.close()
+    assets = {r["asset_id"]: r for r in store.assets().to_pylist()}
+    assert (counts.done, counts.failed) == (2, 1)
+    assert assets["a"]["status"] == "done" and assets["a"]["n_segments"] == 2 and assets["a"]["duration_s"] == 2.0
+    assert assets["c"]["status"] == "failed" and "broken" in assets["c"]["reason"]
+    segs = store.table("segments").to_arrow()
+    assert sorted(segs.column("segment_id").to_pylist()) == ["a-0", "a-1", "b-0", "b-1"]
