@@ -56,6 +56,8 @@ class DecodeConfig(_Frozen):
     # -- limits -----------------------------------------------------------------------
     timeout_s: float = Field(600.0, gt=0, description="per-file decode time limit; a file over it fails with a reason")
     rows_per_block: int = Field(32, ge=1, description="segment rows per Arrow block emitted by the decoder")
+    concurrency: int | None = Field(
+        None, ge=1, description="most decode tasks at once (each holds about one segment of its file); null: as many as CPUs allow")
 
     @model_validator(mode="after")
     def _overlap_below_window(self) -> "DecodeConfig":
@@ -110,7 +112,7 @@ class IngestConfig(_Frozen):
         for role in ("asr", "text"):
             payload[role] = {k: payload[role][k] for k in ("model", "options")}
         payload["decode"].pop("num_cpus")
-        for k in ("timeout_s", "rows_per_block"):  # limits, not content
+        for k in ("timeout_s", "rows_per_block", "concurrency"):  # limits, not content
             payload["decode"].pop(k, None)
         blob = json.dumps(payload, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

@@ -72,6 +72,7 @@ def build(records: list, cfg: IngestConfig):
     ds = ds.map_batches(
         partial(decode_stream, cfg=cfg.decode, raise_errors=cfg.on_error == "raise"),
         batch_size=1, batch_format="pyarrow", num_cpus=cfg.decode.num_cpus,
+        compute=ray.data.TaskPoolStrategy(size=cfg.decode.concurrency) if cfg.decode.concurrency else None,
     )
     for step in steps(cfg):
         ds = ds.map_batches(step.cls, **stage_args(step))
