@@ -69,7 +69,10 @@ def decode_image_file(uri: str, max_pixels: int, max_frames: int = 1) -> tuple[l
                     Image.MAX_IMAGE_PIXELS = old
                 _guard(uri, img.width, img.height, max_pixels)
                 n = getattr(img, "n_frames", 1) or 1
-                _guard(uri, img.width * n, img.height, max_pixels * 64)  # frames x pixels for animations
+                if n > 1 and n * img.width * img.height > 64 * max_pixels:
+                    raise DecodeError(
+                        f"{uri}: animation of {n} frames of {img.width}x{img.height} is over 64 x "
+                        f"decode.max_image_pixels ({max_pixels}); raise the limit if the file is trusted")
                 picks = [0] if n == 1 or max_frames <= 1 else sorted({round(i * (n - 1) / (max_frames - 1)) for i in range(max_frames)})
                 frames, total_ms = [], 0.0
                 for i in range(n):
