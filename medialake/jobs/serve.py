@@ -219,10 +219,11 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
     def thumbnail(asset_id: Annotated[str, Path(max_length=200)],
                   segment: Annotated[str, Path(max_length=200, description="segment id, or its index in the asset")]):
         """The JPEG thumbnail of one segment (a segment id, or the segment's index in the asset)."""
-        if not valid_id(asset_id) or not (valid_id(segment) or segment.isdigit()):
+        index = segment.isascii() and segment.isdigit() and len(segment) < 10
+        if not valid_id(asset_id) or not (valid_id(segment) or index):
             raise _not_found("thumbnail")
         cond = f"segment_id = {sql_str(segment)}"
-        if segment.isdigit() and len(segment) < 10:
+        if index:
             cond = f"({cond} OR segment_index = {int(segment)})"
         rows = (Store(db, create=False).table("segments").search()
                 .where(f"asset_id = {sql_str(asset_id)} AND {cond}").select(["thumbnail"]).limit(1).to_list())
@@ -230,11 +231,6 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
             raise _not_found("thumbnail")
         return Response(rows[0]["thumbnail"], media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
-    @app.api_route("/api/assets/{asset_id}/media", methods=["GET", "HEAD"], summary="The source file",
-                   tags=["assets"], response_class=Response,
-                   responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "a byte range"},
-                              404: {"description": "no such asset, or its file cannot be served"},
-                              416: {"description": "range not satisfiable"}})
     def media(asset_id: Annotated[str, Path(max_length=200)]):
         """The asset's source file, looked up by id, with ``Range: bytes=...`` support (206).
         Only local files inside an ingested source are served; anything else is 404."""
@@ -242,6 +238,14 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
         if path is None:
             raise _not_found("media")
         return FileResponse(path, media_type=mime_type(path), headers={"Cache-Control": "private, max-age=60"})
+
+    media_path = "/api/assets/{asset_id}/media"
+    app.add_api_route(media_path, media, methods=["GET"], summary="The source file", tags=["assets"],
+                      response_class=Response,
+                      responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "a byte range"},
+                                 404: {"description": "no such asset, or its file cannot be served"},
+                                 416: {"description": "range not satisfiable"}})
+    app.add_api_route(media_path, media, methods=["HEAD"], include_in_schema=False)
 
     return app
 

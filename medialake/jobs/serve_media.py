@@ -16,7 +16,7 @@ import re
 
 from medialake.store import Store
 
-_ID = re.compile(r"^[0-9a-f]{1,64}$")
+_ID = re.compile(r"[0-9a-f]{1,64}")
 
 #: Types the standard ``mimetypes`` table lacks or gets wrong for browsers.
 _MIME = {".oga": "audio/ogg", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".ogv": "video/ogg",
@@ -27,7 +27,7 @@ _MIME = {".oga": "audio/ogg", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".ogv":
 
 def valid_id(value: str) -> bool:
     """True for the lowercase hex ids medialake gives assets and segments."""
-    return bool(_ID.match(value or ""))
+    return bool(_ID.fullmatch(value or ""))
 
 
 def mime_type(path: str) -> str:
