@@ -252,3 +252,34 @@ def test_page_and_docs_are_served_locally_without_cdn(client):
             "/api/assets/{asset_id}/media"} <= set(paths)
     assert {"get", "post"} <= set(paths["/api/search"])
     assert medialake.__version__ == client.get("/openapi.json").json()["info"]["version"]
+
+
+def test_serve_help_describes_its_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert all(o in out for o in ["--db", "--host", "--port", "--token", "--media-root"])
+
+
+def test_media_of_a_relative_source_is_found_from_the_uri(tmp_path):
+    import os
+
+    import pyarrow as pa
+
+    from medialake.jobs.serve_media import resolve_media
+    from medialake.store import Store
+
+    archive = tmp_path / "work" / "archive"
+    archive.mkdir(parents=True)
+    (archive / "a.wav").write_bytes(b"RIFF....")
+    (tmp_path / "secret.wav").write_bytes(b"secret")
+    os.symlink(tmp_path / "secret.wav", archive / "b.wav")
+    store = Store(str(tmp_path / "db.lance"))
+    store.upsert_assets(pa.Table.from_pylist([
+        {"asset_id": "a1", "uri": str(archive / "a.wav"), "media_type": "audio", "status": "done"},
+        {"asset_id": "b2", "uri": str(archive / "b.wav"), "media_type": "audio", "status": "done"}]))
+    store.add("runs", pa.Table.from_pylist([{"run_id": "r", "source": "archive"}]))  # `medialake ingest archive`
+    elsewhere = str(tmp_path)  # the server runs from another folder than the ingest did
+    assert resolve_media(store, "a1", [], elsewhere) == str((archive / "a.wav").resolve())
+    assert resolve_media(store, "b2", [], elsewhere) is None  # symlink out of the source
+    assert resolve_media(store, "b2", [str(tmp_path)], elsewhere) is not None  # unless a --media-root holds it
