@@ -62,7 +62,7 @@ def test_api_over_a_real_ingest(lake):
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
-def test_type_a_query_click_the_video_and_it_plays_from_the_moment(base_url, tmp_path):
+def test_type_a_query_click_the_video_and_it_plays_from_the_moment(lake, base_url, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -103,6 +103,15 @@ def test_type_a_query_click_the_video_and_it_plays_from_the_moment(base_url, tmp
             # a transcript line seeks the player to its start
             page.locator("#v-transcript li.line button.seek").first.click()
             page.wait_for_function("document.querySelector('#v-player video').currentTime < 9.9", timeout=10_000)
+            # a photo dropped on the page searches with it: results, or a clear word that the role is off
+            page.keyboard.press("Escape")
+            page.set_input_files("#file", str(lake.archive / "images" / "chelsea.jpg"))
+            page.wait_for_function("!['', 'Searching…'].includes(document.querySelector('#status').textContent)",
+                                   timeout=30_000)
+            status = page.inner_text("#status")
+            assert "moment" in status or "searching by image is not configured" in status, status
+            assert "chelsea.jpg" in page.inner_text("#drop")
+            page.screenshot(path=str(tmp_path / "upload.png"))
             assert not errors, errors
         finally:
             browser.close()
