@@ -56,6 +56,8 @@ def test_filters_type_path_prefix_and_date(lake, client):
     assert names(date_from="2025-01-01") == {"lighthouse_keeper.mp3", "front_left.oga"}
     assert names(date_from="2025-06-15", date_to="2025-06-15") == {"lighthouse_keeper.mp3"}
     assert names(min_duration=5, max_duration=18) == {"lighthouse_keeper.mp3"}
+    assert names(language="en") == {"cockatoo_budget.mp4", "lighthouse_keeper.mp3", "front_left.oga"}
+    assert names(language="fr") == set()
     assert names(path_prefix="' OR 1=1 --") == set()
     assert client.get("/api/search", params={"q": "x", "type": "book"}).status_code == 422
     assert client.get("/api/search", params={"q": "x", "date_from": "yesterday"}).status_code == 422
