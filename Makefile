@@ -29,5 +29,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The browser test drives Debian's headless Chromium (root on CI; skipped once installed).
+.PHONY: chromium
+chromium:
+	test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+test: chromium
+
 clean:
 	rm -rf $(VENV) .medialake .pytest_cache

@@ -45,6 +45,13 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from medialake.jobs.serve import serve
+
+    serve(args.db, host=args.host, port=args.port, token=args.token, media_roots=args.media_root)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medialake", description="Turn a media archive into Lance tables searchable across modalities.")
     p.add_argument("--version", action="version", version=f"medialake {__version__}")
@@ -69,6 +76,19 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=10, help="how many moments (default 10)")
     s.add_argument("--json", action="store_true", help="print a JSON list of moments")
     s.set_defaults(func=_search)
+
+    v = sub.add_parser("serve", help="search in the browser: HTTP API and web page",
+                       description="Serve DB over HTTP: the search page at /, the API under /api, its "
+                                   "OpenAPI documentation at /docs. Binds 127.0.0.1 unless told otherwise; "
+                                   "any other address needs a token.")
+    v.add_argument("--db", required=True, help="LanceDB database directory")
+    v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    v.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    v.add_argument("--token", default=None, help="require this token on every request "
+                   "(default: $MEDIALAKE_TOKEN; required when --host is not loopback)")
+    v.add_argument("--media-root", action="append", default=None, metavar="DIR",
+                   help="also serve media under DIR (default: the ingested sources recorded in the database)")
+    v.set_defaults(func=_serve)
     return p
 
 

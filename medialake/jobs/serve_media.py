@@ -1,0 +1,129 @@
+"""Which file the media route may serve, and what an uploaded query file is.
+
+The media route never takes a path from the request: it takes an asset id, looks up the
+asset's ``uri`` in the ``assets`` table, and serves it only if it is a local file that
+lies, after resolving symlinks, inside a source folder that was ingested (the ``source``
+of a row in ``runs``, or a root given to :func:`medialake.jobs.serve.create_app`).
+Anything else (object-store URIs, ``..`` in a stored path, a symlink out of the
+source, a file that is gone) is treated as not found.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+
+from medialake.store import Store
+
+_ID = re.compile(r"[0-9a-f]{1,64}")
+
+#: Types the standard ``mimetypes`` table lacks or gets wrong for browsers.
+_MIME = {".oga": "audio/ogg", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".ogv": "video/ogg",
+         ".mkv": "video/x-matroska", ".m4a": "audio/mp4", ".m4v": "video/mp4", ".flac": "audio/flac",
+         ".webm": "video/webm", ".webp": "image/webp", ".ts": "video/mp2t", ".mp3": "audio/mpeg",
+         ".wav": "audio/wav", ".aac": "audio/aac", ".wma": "audio/x-ms-wma"}
+
+
+def valid_id(value: str) -> bool:
+    """True for the lowercase hex ids medialake gives assets and segments."""
+    return bool(_ID.fullmatch(value or ""))
+
+
+def mime_type(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    return _MIME.get(ext) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+def local_path(uri: str | None) -> str | None:
+    """The local filesystem path of an asset ``uri``, or None for object-store URIs."""
+    if not uri:
+        return None
+    if uri.startswith("file://"):
+        uri = uri[len("file://"):]
+    elif "://" in uri:
+        return None
+    return uri if os.path.isabs(uri) else None
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def source_roots(store: Store, uri: str, extra: list[str], cwd: str) -> list[str]:
+    """Candidate source roots for ``uri``: the given ``extra`` roots and every ingested source.
+
+    A relative source (``medialake ingest samples``) is tried both against ``cwd`` and as
+    the part of ``uri`` that ends with that relative path.
+    """
+    roots = [os.path.abspath(r) for r in extra]
+    try:
+        sources = store.table("runs").search().select(["source"]).limit(None).to_arrow().column("source").to_pylist()
+    except Exception:  # no runs table (a hand-built database): only the explicit roots count
+        sources = []
+    for src in {s for s in sources if s}:
+        p = local_path(src) if "://" in src else os.path.expanduser(src)
+        if not p:
+            continue
+        if os.path.isabs(p):
+            roots.append(os.path.normpath(p))
+            continue
+        rel = os.path.normpath(p)
+        roots.append(os.path.normpath(os.path.join(cwd, rel)))
+        if not rel.startswith(".."):
+            marker = os.sep + rel
+            i = uri.find(marker + os.sep)
+            if i >= 0:
+                roots.append(uri[: i + len(marker)])
+            elif uri.endswith(marker):
+                roots.append(uri)
+    return roots
+
+
+def resolve_media(store: Store, asset_id: str, extra_roots: list[str], cwd: str) -> str | None:
+    """The real path of asset ``asset_id``'s source file if it may be served, else None."""
+    from medialake.store import sql_str
+
+    if not valid_id(asset_id):
+        return None
+    rows = store.assets(["uri"], where=f"asset_id = {sql_str(asset_id)}").to_pylist()
+    if not rows:
+        return None
+    path = local_path(rows[0]["uri"])
+    if path is None or os.path.normpath(path) != path or "\x00" in path:
+        return None
+    real = os.path.realpath(path)
+    if not os.path.isfile(real):
+        return None
+    for root in source_roots(store, path, extra_roots, cwd):
+        if _inside(path, root) and _inside(real, os.path.realpath(root)):
+            return real
+    return None
+
+
+def sniff_upload(path: str, max_pixels: int = 100_000_000) -> str | None:
+    """``"image"`` or ``"audio"`` for a decodable query file, else None.
+
+    Images are checked with Pillow (with a pixel-count guard), audio with PyAV: a file
+    with an audio stream and no video stream.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > max_pixels:
+                return None
+            im.verify()
+            return "image"
+    except Exception:  # not an image Pillow knows: try audio
+        pass
+    try:
+        import av
+
+        with av.open(path, mode="r", timeout=5.0) as c:
+            if c.streams.audio and not c.streams.video:
+                for _ in c.decode(audio=0):
+                    return "audio"
+    except Exception:  # PyAV raises many types on garbage; any of them means "not audio"
+        return None
+    return None
