@@ -24,3 +24,7 @@ class DecodeError(MedialakeError):
 
 class ModelError(MedialakeError):
     """A model cannot be found, loaded or run."""
+
+
+class LockedError(MedialakeError):
+    """Another ingest holds the database: the message names its owner and what to do."""

@@ -73,8 +73,10 @@ def build(records: list, cfg: IngestConfig):
         partial(decode_batch, cfg=cfg.decode, raise_errors=cfg.on_error == "raise"),
         batch_size=1, batch_format="pyarrow", num_cpus=cfg.decode.num_cpus,
     )
+    from medialake.pipelines.retry import apply_step
+
     for step in steps(cfg):
-        ds = ds.map_batches(step.cls, **stage_args(step))
+        ds = apply_step(ds, step, cfg)  # map_batches(step.cls, **stage_args(step)) + retries
     return ds
 
 
