@@ -127,7 +127,7 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
     counts = None
     if plan.todo:
         ensure_ray(address)
-        sink = LanceSink(store, pipeline_version=version, asset_extra=extra)
+        sink = LanceSink(store, pipeline_version=version, asset_extra=extra, flush_rows=cfg.commit_every)
         for batch in build(plan.todo, cfg).iter_batches(batch_size=None, batch_format="pyarrow"):
             sink.write(batch)
         counts = sink.close()

@@ -79,6 +79,7 @@ class IngestConfig(_Frozen):
     asr: RoleConfig = RoleConfig(model="whisper-tiny.en", batch_size=4, num_cpus=1.0, options={"compute_type": "int8", "cpu_threads": 2})
     text: RoleConfig = RoleConfig(model="all-MiniLM-L6-v2", batch_size=32, num_cpus=0.25)
     retries: RetryConfig = RetryConfig()
+    commit_every: int = Field(256, ge=1, description="segments buffered by the sink before each write")
     on_error: Literal["record", "raise"] = Field(
         "record", description="record: a broken file becomes a failed asset row; raise: stop the run"
     )
@@ -92,7 +93,7 @@ class IngestConfig(_Frozen):
 
     def config_hash(self) -> str:
         """A short stable hash of everything that changes what lands in the tables."""
-        payload = self.model_dump(exclude={"on_error", "retries"})
+        payload = self.model_dump(exclude={"on_error", "retries", "commit_every"})
         for role in ("asr", "text"):
             payload[role] = {k: payload[role][k] for k in ("model", "options")}
         payload["decode"].pop("num_cpus")
