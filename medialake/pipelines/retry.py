@@ -7,8 +7,9 @@
   each row up to ``cfg.retries.attempts`` times;
 - a model process that dies (segfault, ``os._exit``, out of memory) is restarted by Ray
   (``max_restarts``) and the batch retried (``max_task_retries``). A small ledger actor
-  counts how often each row was handed to the model without coming back, so the retry
-  runs row by row and a row that killed the model ``attempts`` times is not tried again;
+  counts how often each batch and each row was handed to the model without coming back,
+  so the retry runs row by row and a row that killed the model ``attempts`` times on its
+  own is not tried again;
 - a row out of attempts becomes a marker row with ``error`` set: the sink records its
   file as a failed asset with the reason, and the run completes.
 """
@@ -75,26 +76,28 @@ class Guarded:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         keys = _keys(self.step, batch)
-        before = self._get(self.ledger.begin.remote(keys))
-        if max(before, default=0) == 0:
+        batch_keys = [f"batch:{k}" for k in keys]
+        before = self._get(self.ledger.begin.remote(batch_keys))
+        if max(before, default=0) == 0:  # first time here: run the batch whole
             try:
                 out = self.inner(batch)
-                self.ledger.clear.remote(keys)
+                self.ledger.clear.remote(batch_keys)
                 return out
             except Exception:  # noqa: BLE001 - retried row by row below
                 pass
-        return self._row_by_row(batch, keys, before)
+        out = self._row_by_row(batch, keys)
+        self.ledger.clear.remote(batch_keys)
+        return out
 
-    def _row_by_row(self, batch: pa.Table, keys: list[str], before: list[int]) -> pa.Table:
+    def _row_by_row(self, batch: pa.Table, keys: list[str]) -> pa.Table:
+        """Each row alone, so one bad input fails only its own file."""
         done: list[pa.Table] = []
         failed_idx: list[int] = []
         reasons: list[str] = []
         for i in range(batch.num_rows):
-            used, err, ok, first = before[i], None, False, True
+            used = self._get(self.ledger.begin.remote([keys[i]]))[0]  # tries that killed the process
+            err, ok = None, False
             while used < self.attempts:
-                if not first:  # the first try is already counted by __call__'s begin
-                    self._get(self.ledger.begin.remote([keys[i]]))
-                first = False
                 try:
                     done.append(self.inner(batch.slice(i, 1)))
                     ok = True
@@ -102,6 +105,8 @@ class Guarded:
                 except Exception as e:  # noqa: BLE001 - becomes a failed row
                     used += 1
                     err = f"{type(e).__name__}: {e}"
+                    if used < self.attempts:
+                        self._get(self.ledger.begin.remote([keys[i]]))
             if ok:
                 self.ledger.clear.remote([keys[i]])
                 continue
@@ -117,7 +122,14 @@ class Guarded:
 def stage_ray_args(cfg) -> dict:
     """``map_batches`` Ray actor options from ``cfg.retries``."""
     r = cfg.retries
-    return {"max_restarts": r.max_restarts, "max_task_retries": r.max_task_retries}
+    # Ray Data's actor pools default to -1 (unlimited) for both; pass only what differs
+    # (Ray 2.60 has no named parameter for these and warns about ``**ray_remote_args``).
+    out = {}
+    if r.max_restarts != -1:
+        out["max_restarts"] = r.max_restarts
+    if r.max_task_retries != -1:
+        out["max_task_retries"] = r.max_task_retries
+    return out
 
 
 def apply_step(ds, step, cfg, ledger=None):
