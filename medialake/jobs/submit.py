@@ -71,8 +71,16 @@ def submit(address: str, args: list[str], *, wait: bool = True, python: str = "p
     except Exception as e:  # noqa: BLE001 - connection errors come in many types
         raise InputError(f"cannot reach the Ray job server at {address!r}: {e}; pass the dashboard "
                          f"address, e.g. http://HEAD:8265") from e
-    job_id = client.submit_job(entrypoint=entrypoint(args, python), runtime_env=runtime_env(env_vars, pip),
-                               metadata={"submitted_by": "medialake"})
+    t0 = time.monotonic()
+    while True:
+        try:
+            job_id = client.submit_job(entrypoint=entrypoint(args, python), runtime_env=runtime_env(env_vars, pip),
+                                       metadata={"submitted_by": "medialake"})
+            break
+        except RuntimeError as e:  # a cluster that has just started has no job agent yet
+            if "No available agent" not in str(e) or time.monotonic() - t0 > 120:
+                raise
+            time.sleep(2)
     echo(f"submitted Ray job {job_id} to {address}\n")
     if not wait:
         return job_id, str(client.get_job_status(job_id))
