@@ -39,13 +39,6 @@ class IngestSummary:
         return asdict(self)
 
 
-def _unchanged(record, prev: dict | None, version: str) -> bool:
-    if prev is None or prev["status"] != "done" or prev["pipeline_version"] != version:
-        return False
-    same_mtime = prev["mtime"] == record.mtime if record.mtime and prev["mtime"] else True
-    return prev["size"] == record.size and same_mtime
-
-
 def ingest(
     source: str | Path,
     db: str | Path,
@@ -106,7 +99,8 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
     now = datetime.now(timezone.utc)
 
     # 1. moves, duplicates, refreshed metadata: rewrite asset rows, no model work
-    store.upsert_assets(pa.Table.from_pylist(plan.updates)) if plan.updates else None
+    if plan.updates:
+        store.upsert_assets(pa.Table.from_pylist(plan.updates))
     # 2. deleted: hide the asset first, then remove its segments
     if plan.deleted:
         by_id = {a["asset_id"]: a for a in prev}

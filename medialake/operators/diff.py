@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable
 
@@ -239,9 +239,4 @@ def diff(
     return plan
 
 
-def stale_only(plan: Plan) -> bool:
-    """True when the plan needs no model work at all."""
-    return not plan.todo
-
-
-__all__ = ["OUTCOMES", "Plan", "Work", "content_hash", "diff", "location", "replace"]
+__all__ = ["OUTCOMES", "Plan", "Work", "content_hash", "diff", "location"]

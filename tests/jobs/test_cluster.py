@@ -50,13 +50,16 @@ def cluster():
     except ImportError:
         pytest.skip("ray[default] (dashboard, job server) is not installed")
     temp = tempfile.mkdtemp(prefix="mlk-", dir="/tmp")  # short: Ray's socket paths have a length limit
-    port, dash = _free_port(), _free_port()
+    port, dash, agent, agent_grpc, client, metrics = (_free_port() for _ in range(6))
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("RAY_ADDRESS", None)
     env.pop("PYTHONPATH", None)  # the cluster runs the installed packages; jobs get medialake via py_modules
     cmd = [str(ray_bin), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", f"--temp-dir={temp}",
            "--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}", "--num-cpus=1",
+           # every port its own: another Ray on this machine (the test session's) holds the defaults
+           f"--dashboard-agent-listen-port={agent}", f"--dashboard-agent-grpc-port={agent_grpc}",
+           f"--ray-client-server-port={client}", f"--metrics-export-port={metrics}",
            "--disable-usage-stats"]
     started = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
     try:
