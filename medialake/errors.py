@@ -28,3 +28,6 @@ class ModelError(MedialakeError):
 
 class DecodeTimeout(DecodeError):
     """Decoding one file took longer than ``decode.timeout_s``."""
+
+class LockedError(MedialakeError):
+    """Another ingest holds the database: the message names its owner and what to do."""

@@ -140,3 +140,47 @@ STREAM = pa.schema(
 
 #: Columns the sink keeps from a stream row for the asset table.
 ASSET_FROM_STREAM = ("asset_id", "uri", "media_type", "size", "mtime", "duration_s", "width", "height", "codecs", "n_segments")
+
+
+# --- incremental ingestion (issue 6) ------------------------------------------------
+#: ``pending``: being (re)processed by a run, its segments are not committed yet;
+#: ``deleted``: every file that held it is gone, its segments were removed.
+ASSET_STATUSES = ("done", "failed", "pending", "deleted")
+
+#: One place where an asset's content lives: the uri and the metadata seen there.
+LOCATION = pa.struct([("uri", pa.string()), ("size", pa.int64()),
+                      ("mtime", pa.timestamp("us", tz="UTC")), ("etag", pa.string())])
+
+
+def extend_schema(base: pa.Schema, fields: list[pa.Field]) -> pa.Schema:
+    """``base`` with ``fields`` appended (keeps its metadata)."""
+    out = base
+    for f in fields:
+        out = out.append(f)
+    return out.with_metadata(base.metadata)
+
+
+ASSETS = extend_schema(ASSETS, [
+    pa.field("etag", pa.string()),
+    # every uri that holds this content (moves and duplicates need no model work)
+    pa.field("locations", pa.list_(LOCATION)),
+    # JSON {role: "model@version"} of the models that produced the segments
+    pa.field("model_versions", pa.string()),
+    pa.field("run_id", pa.string()),
+])
+
+RUNS = extend_schema(RUNS, [
+    pa.field("status", pa.string()),  # running / done (a crashed run leaves no row)
+    pa.field("full", pa.bool_()),
+    pa.field("address", pa.string()),
+    pa.field("new", pa.int64()),
+    pa.field("changed", pa.int64()),
+    pa.field("unchanged", pa.int64()),
+    pa.field("moved", pa.int64()),
+    pa.field("duplicate", pa.int64()),
+    pa.field("stale", pa.int64()),
+    pa.field("retried", pa.int64()),
+    pa.field("deleted", pa.int64()),
+    pa.field("forced", pa.int64()),
+    pa.field("model_versions", pa.string()),
+])

@@ -42,6 +42,7 @@ class Store:
             for name, sch in TABLES.items():
                 if name not in existing:
                     self.db.create_table(name, schema=sch, exist_ok=True)
+            self.migrate()
 
     def table_names(self) -> list[str]:
         res = self.db.list_tables()
@@ -85,3 +86,52 @@ class Store:
         seg = self.table("segments")
         if seg.count_rows():
             seg.create_fts_index("text", replace=True)
+
+    # --- incremental ingestion and commit protocol (issue 6) --------------------------
+
+    def migrate(self) -> None:
+        """Add the nullable columns a newer medialake defines to tables made by an older one."""
+        for name, sch in TABLES.items():
+            try:
+                tbl = self.table(name)
+            except InputError:
+                continue
+            have = set(tbl.schema.names)
+            missing = [f for f in sch if f.name not in have and f.nullable]
+            if missing:
+                tbl.add_columns(missing)
+                self._tables.pop(name, None)
+
+    def uncommitted_ids(self) -> list[str]:
+        """Ids of assets whose segments must not be visible: every status but ``done``."""
+        rows = self.assets(["asset_id"], where="status != 'done'")
+        return rows.column("asset_id").to_pylist()
+
+    def committed_filter(self) -> str | None:
+        """SQL filter over ``segments`` that keeps only segments of committed assets.
+
+        A run marks every asset it will write as ``pending`` before writing any of its
+        segments and marks it ``done`` after the last one, so excluding the non-done
+        assets hides half-written results. Returns None when nothing needs hiding.
+        Combine with other filters using ``AND`` and pass ``prefilter=True``.
+        """
+        ids = self.uncommitted_ids()
+        return f"NOT ({sql_in('asset_id', ids)})" if ids else None
+
+    def remove_uncommitted(self, asset_ids: Iterable[str] | None = None) -> int:
+        """Delete segments whose asset is not ``done`` (leftovers of a crashed run).
+
+        With ``asset_ids``, only those assets are checked. Returns how many assets had
+        leftovers removed.
+        """
+        seg = self.table("segments")
+        if asset_ids is None:
+            present = set(seg.search().select(["asset_id"]).limit(None).to_arrow().column("asset_id").to_pylist())
+        else:
+            present = set(asset_ids)
+        if not present:
+            return 0
+        done = set(self.assets(["asset_id"], where="status = 'done'").column("asset_id").to_pylist())
+        stale = sorted(present - done)
+        self.delete_segments(stale)
+        return len(stale)

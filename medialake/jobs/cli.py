@@ -19,6 +19,33 @@ def _ingest(args: argparse.Namespace) -> int:
     for uri, reason in summary.failures.items():
         print(f"failed: {uri}: {reason}", file=sys.stderr)
     print(summary.line())
+    if summary.outcomes:
+        print(summary.details())
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from medialake.jobs.submit import main_exit_code, submit
+
+    rest = [a for a in args.args if a != "--"] if args.args[:1] == ["--"] else list(args.args)
+    if not rest:
+        print("medialake: error: nothing to submit; use `medialake submit --address URL -- ingest SOURCE --db DB`",
+              file=sys.stderr)
+        return 2
+    _, status = submit(args.address, rest, wait=not args.no_wait, python=args.python)
+    return main_exit_code(status) if not args.no_wait else 0
+
+
+def _abs(path: str) -> str:
+    return path if "://" in path else os.path.abspath(os.path.expanduser(path))
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from medialake.jobs.schedule import Schedule, schedule
+
+    s = Schedule(every=args.every, source=_abs(args.source), db=_abs(args.db), address=args.address,
+                 config=_abs(args.config) if args.config else None, name=args.name)
+    print(schedule(s, systemd=args.systemd, kubernetes=args.kubernetes, install=args.install, output=args.output), end="")
     return 0
 
 
@@ -89,6 +116,31 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--media-root", action="append", default=None, metavar="DIR",
                    help="also serve media under DIR (default: the ingested sources recorded in the database)")
     v.set_defaults(func=_serve)
+
+    j = sub.add_parser("submit", help="run a medialake command on a Ray cluster as a Ray job",
+                       description="Submit `medialake ARGS` to the Ray job server at --address with this medialake "
+                                   "package in its runtime env, stream its logs and exit 0 if it succeeded. "
+                                   "Example: medialake submit --address http://head:8265 -- ingest s3://b/media --db s3://b/lake")
+    j.add_argument("--address", required=True, help="Ray dashboard / job server URL, e.g. http://HOST:8265")
+    j.add_argument("--no-wait", action="store_true", help="return after submitting, without streaming logs")
+    j.add_argument("--python", default="python", help="python executable on the cluster (default: python)")
+    j.add_argument("args", nargs=argparse.REMAINDER, metavar="-- COMMAND ...", help="the medialake command to run")
+    j.set_defaults(func=_submit)
+
+    c = sub.add_parser("schedule", help="run an ingest every night (cron, systemd or Kubernetes)",
+                       description="Print (or --install) a crontab line, a systemd service+timer (--systemd), or "
+                                   "write a Kubernetes CronJob that launches a KubeRay RayJob (--kubernetes).")
+    c.add_argument("--every", required=True, help="nightly, hourly, daily, weekly or a cron expression '30 1 * * *'")
+    c.add_argument("--source", required=True, help="folder or URI to ingest")
+    c.add_argument("--db", required=True, help="database directory or URI")
+    c.add_argument("--address", default=None, help="Ray cluster address for the ingest")
+    c.add_argument("--config", default=None, metavar="FILE.yaml", help="YAML config for the ingest")
+    c.add_argument("--name", default="medialake-ingest", help="name of the job/units (default medialake-ingest)")
+    c.add_argument("--systemd", action="store_true", help="a systemd service+timer instead of a crontab line")
+    c.add_argument("--kubernetes", action="store_true", help="write a Kubernetes CronJob launching a KubeRay RayJob")
+    c.add_argument("--install", action="store_true", help="install it (crontab, systemctl --user, kubectl apply)")
+    c.add_argument("--output", default=None, help="where to write the units (directory) or the YAML (file)")
+    c.set_defaults(func=_schedule)
     return p
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from medialake.operators.diff import OUTCOMES
 from medialake.operators.scan import scan
 from medialake.pipelines.config import IngestConfig, load_config
 
@@ -23,20 +24,19 @@ class IngestSummary:
     segments: int
     seconds: float
     failures: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)  # new, changed, moved, deleted, ...
+    run_id: str | None = None
 
     def line(self) -> str:
         return (f"assets seen: {self.seen}, ingested: {self.ingested}, skipped: {self.skipped}, "
                 f"failed: {self.failed} ({self.segments} segments, {self.seconds:.1f} s)")
 
+    def details(self) -> str:
+        """One line of the diff outcomes, e.g. ``new: 3, changed: 1, unchanged: 9, ...``."""
+        return ", ".join(f"{k}: {v}" for k, v in self.outcomes.items())
+
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _unchanged(record, prev: dict | None, version: str) -> bool:
-    if prev is None or prev["status"] != "done" or prev["pipeline_version"] != version:
-        return False
-    same_mtime = prev["mtime"] == record.mtime if record.mtime and prev["mtime"] else True
-    return prev["size"] == record.size and same_mtime
 
 
 def ingest(
@@ -51,48 +51,98 @@ def ingest(
 ) -> IngestSummary:
     """Ingest every media file under ``source`` into the LanceDB database ``db``.
 
-    Files already ingested with the same size, mtime and pipeline version are skipped
-    unless ``full``. A file that cannot be decoded becomes a failed asset row (with
-    ``config.on_error == "record"``, the default) and the run goes on.
+    Only what changed since the last run goes through the models: new files, changed
+    files (size, mtime or etag differ and the content hash confirms it), files processed
+    with another config or model version, and assets not done (failed, or left pending
+    by a crash). Moved and duplicated files only gain a location; assets whose files are
+    all gone are marked deleted and lose their segments. ``full`` redoes every asset.
+
+    The run holds the database lock (a second ingest on the same database refuses), and
+    follows the commit protocol: an asset is marked ``pending`` before any of its segments
+    is written and ``done`` after the last one, and leftovers of assets not done are
+    removed when a run starts, so a crash at any point leaves nothing half visible and the
+    next run finishes the work. A file that cannot be decoded, or on which a model keeps
+    failing, becomes a failed asset row (with ``config.on_error == "record"``, the
+    default) and the run goes on. Every run adds a row to ``runs``.
     """
-    from medialake.pipelines.ingest import build
-    from medialake.pipelines.runtime import ensure_ray
-    from medialake.operators.sink import LanceSink
-    from medialake.store import Store
+    from medialake.lock import DatabaseLock
+
+    from medialake.operators.scan import resolve_source
 
     cfg = config or load_config(config_path, profile=profile)
+    resolve_source(str(source))  # a missing source fails before the database is touched
+    with DatabaseLock(str(db)):
+        return _run(source, db, cfg, full=full, address=address)
+
+
+def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> IngestSummary:
+    from medialake.operators.diff import content_hash, diff
+    from medialake.operators.scan import resolve_source
+    from medialake.operators.sink import LanceSink
+    from medialake.pipelines.ingest import build
+    from medialake.pipelines.runtime import ensure_ray
+    from medialake.pipelines.versions import model_versions
+    from medialake.store import Store
+
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc)
+    run_id = uuid.uuid4().hex
     version = cfg.config_hash()
+    models = model_versions(cfg)
+    fs, root_path, prefix = resolve_source(str(source))
     records = scan(str(source), cfg.extensions)
     store = Store(str(db))
-    prev = {r["asset_id"]: r for r in store.assets(["asset_id", "size", "mtime", "status", "pipeline_version"]).to_pylist()}
-    todo = [r for r in records if full or not _unchanged(r, prev.get(r.asset_id), version)]
-    skipped = len(records) - len(todo)
-    # Leftovers of earlier runs for the assets about to be (re)done are removed first.
-    store.delete_segments([r.asset_id for r in todo])
+    store.remove_uncommitted()  # leftovers of a crashed run: segments of assets not done
+    prev = store.assets().to_pylist()
+    plan = diff(records, prev, root=prefix + root_path, config_hash=version, model_versions=models,
+                full=full, hasher=lambda r: content_hash(fs, r.path))
+    now = datetime.now(timezone.utc)
+
+    # 1. moves, duplicates, refreshed metadata: rewrite asset rows, no model work
+    if plan.updates:
+        store.upsert_assets(pa.Table.from_pylist(plan.updates))
+    # 2. deleted: hide the asset first, then remove its segments
+    if plan.deleted:
+        by_id = {a["asset_id"]: a for a in prev}
+        gone = [{**by_id[aid], "status": "deleted", "reason": "no file under the source holds it any more",
+                 "locations": [], "n_segments": 0, "ingested_at": now, "run_id": run_id} for aid in plan.deleted]
+        store.upsert_assets(pa.Table.from_pylist(gone))
+        store.delete_segments(plan.deleted)
+    # 3. the work: mark pending, drop old segments, run the pipeline; the sink marks done
+    extra = {w.asset_id: {"content_hash": w.content_hash, "etag": w.etag, "locations": plan.locations[w.asset_id],
+                          "model_versions": models, "run_id": run_id} for w in plan.todo}
+    if plan.todo:
+        store.upsert_assets(pa.Table.from_pylist([
+            {"asset_id": w.asset_id, "uri": w.uri, "media_type": w.media_type, "size": w.size, "mtime": w.mtime,
+             "status": "pending", "pipeline_version": version, "ingested_at": now, **extra[w.asset_id]}
+            for w in plan.todo]))
+        store.delete_segments([w.asset_id for w in plan.todo])
 
     counts = None
-    if todo:
+    if plan.todo:
         ensure_ray(address)
-        sink = LanceSink(store, pipeline_version=version)
-        for batch in build(todo, cfg).iter_batches(batch_size=None, batch_format="pyarrow"):
+        sink = LanceSink(store, pipeline_version=version, asset_extra=extra, flush_rows=cfg.commit_every)
+        for batch in build(plan.todo, cfg).iter_batches(batch_size=None, batch_format="pyarrow"):
             sink.write(batch)
         counts = sink.close()
+        store.remove_uncommitted([w.asset_id for w in plan.todo])  # segments of assets that failed midway
     summary = IngestSummary(
         seen=len(records),
         ingested=counts.done if counts else 0,
-        skipped=skipped,
+        skipped=len(records) - len(plan.todo),
         failed=counts.failed if counts else 0,
         segments=counts.segments if counts else 0,
         seconds=time.perf_counter() - t0,
         failures=counts.failures if counts else {},
+        outcomes={k: plan.count(k) for k in OUTCOMES},
+        run_id=run_id,
     )
-    if todo:
+    if plan.todo or plan.deleted:
         store.refresh_indexes()
     store.add("runs", pa.Table.from_pylist([{
-        "run_id": uuid.uuid4().hex, "started_at": started, "finished_at": datetime.now(timezone.utc),
+        "run_id": run_id, "started_at": started, "finished_at": datetime.now(timezone.utc),
         "source": str(source), "config_hash": version, "seen": summary.seen, "ingested": summary.ingested,
         "skipped": summary.skipped, "failed": summary.failed, "segments": summary.segments,
+        "status": "done", "full": full, "address": address, "model_versions": models, **summary.outcomes,
     }]))
     return summary

@@ -24,6 +24,7 @@ class FileRecord:
     size: int
     mtime: datetime | None
     media_type: str
+    etag: str | None = None  # object stores that expose one; compared by the diff
 
     @property
     def asset_id(self) -> str:

@@ -32,8 +32,12 @@ class SinkCounts:
 
 
 class LanceSink:
-    def __init__(self, store: Store, pipeline_version: str, flush_rows: int = 256):
+    def __init__(self, store: Store, pipeline_version: str, flush_rows: int = 256,
+                 asset_extra: dict[str, dict] | None = None):
         self.store = store
+        # per asset id: more asset columns (content hash, locations, model versions, run id)
+        self.asset_extra = asset_extra or {}
+        self.failed_ids: set[str] = set()
         self.pipeline_version = pipeline_version
         self.flush_rows = flush_rows
         self.pending: list[pa.Table] = []
@@ -57,6 +61,8 @@ class LanceSink:
             self.pending_rows += segs.num_rows
         for row in segs.select(list(schema.ASSET_FROM_STREAM)).to_pylist():
             aid = row["asset_id"]
+            if aid in self.failed_ids:
+                continue
             self.asset_rows.setdefault(aid, row)
             self.seen[aid] += 1
         for row in markers.select(list(schema.ASSET_FROM_STREAM) + ["error"]).to_pylist():
@@ -91,6 +97,13 @@ class LanceSink:
 
     def _finish(self, row: dict, error: str | None) -> None:
         row = dict(row)
+        if error:  # one failed row fails its asset, once; its other segments are never committed
+            if row["asset_id"] in self.failed_ids:
+                return
+            self.failed_ids.add(row["asset_id"])
+            self.asset_rows.pop(row["asset_id"], None)
+            self.seen.pop(row["asset_id"], None)
+        row.update(self.asset_extra.get(row["asset_id"], {}))
         row.update(
             status="failed" if error else "done",
             reason=error,

@@ -88,6 +88,20 @@ class RoleConfig(_Frozen):
     options: dict[str, Any] = Field(default_factory=dict, description="passed to the model wrapper")
 
 
+class RetryConfig(_Frozen):
+    """What happens when a model fails on an input (issue 6).
+
+    A Python exception on a batch is retried row by row in the actor; a model process
+    that dies is restarted by Ray (``max_restarts``) and its batch retried
+    (``max_task_retries``). A row that has failed ``attempts`` times, either way, becomes
+    a failed asset row with the reason, and the run goes on.
+    """
+
+    attempts: int = Field(3, ge=1, description="tries per input before its file is recorded as failed")
+    max_restarts: int = Field(-1, ge=-1, description="Ray actor restarts (-1: unlimited)")
+    max_task_retries: int = Field(-1, ge=-1, description="Ray retries of a batch whose actor died (-1: unlimited)")
+
+
 class IngestConfig(_Frozen):
     """Everything an ingestion run needs besides the source and the database."""
 
@@ -95,6 +109,8 @@ class IngestConfig(_Frozen):
     decode: DecodeConfig = DecodeConfig()
     asr: RoleConfig = RoleConfig(model="whisper-tiny.en", batch_size=4, num_cpus=1.0, options={"compute_type": "int8", "cpu_threads": 2})
     text: RoleConfig = RoleConfig(model="all-MiniLM-L6-v2", batch_size=32, num_cpus=0.25)
+    retries: RetryConfig = RetryConfig()
+    commit_every: int = Field(256, ge=1, description="segments buffered by the sink before each write")
     on_error: Literal["record", "raise"] = Field(
         "record", description="record: a broken file becomes a failed asset row; raise: stop the run"
     )
@@ -108,7 +124,7 @@ class IngestConfig(_Frozen):
 
     def config_hash(self) -> str:
         """A short stable hash of everything that changes what lands in the tables."""
-        payload = self.model_dump(exclude={"on_error"})
+        payload = self.model_dump(exclude={"on_error", "retries", "commit_every"})
         for role in ("asr", "text"):
             payload[role] = {k: payload[role][k] for k in ("model", "options")}
         payload["decode"].pop("num_cpus")

@@ -74,8 +74,10 @@ def build(records: list, cfg: IngestConfig):
         batch_size=1, batch_format="pyarrow", num_cpus=cfg.decode.num_cpus,
         compute=ray.data.TaskPoolStrategy(size=cfg.decode.concurrency) if cfg.decode.concurrency else None,
     )
+    from medialake.pipelines.retry import apply_step
+
     for step in steps(cfg):
-        ds = ds.map_batches(step.cls, **stage_args(step))
+        ds = apply_step(ds, step, cfg)  # map_batches(step.cls, **stage_args(step)) + retries
     return ds
 
 

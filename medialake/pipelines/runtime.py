@@ -20,7 +20,15 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
         return ray
     pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if address:
-        ray.init(address=address, runtime_env={"env_vars": {"RAY_AUTH_MODE": "disabled"}}, log_to_driver=True)
+        # The cluster runs this driver's medialake code: the package travels in the runtime env,
+        # unless this driver is a Ray job (``medialake submit``) whose runtime env brought it.
+        env = {"env_vars": {"RAY_AUTH_MODE": "disabled"}, "py_modules": [os.path.join(pkg_root, "medialake")]}
+        try:
+            ray.init(address=address, runtime_env=env, log_to_driver=True)
+        except ValueError as e:
+            if "runtime env" not in str(e):
+                raise
+            ray.init(address=address, log_to_driver=True)
     else:
         pp = os.environ.get("PYTHONPATH", "")
         if pkg_root not in pp.split(os.pathsep):

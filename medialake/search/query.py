@@ -36,8 +36,9 @@ def search(
     segments = store.table("segments")
     vec = TextEncoder.shared(text_model).encode([query])[0]
     q = segments.search(vec, vector_column_name="text_vector").distance_type("cosine")
-    if type:
-        q = q.where(f"media_type = {sql_str(type)}", prefilter=True)
+    where = [w for w in (store.committed_filter(), f"media_type = {sql_str(type)}" if type else None) if w]
+    if where:  # only committed assets: an ingest running now never shows half an asset
+        q = q.where(" AND ".join(f"({w})" for w in where), prefilter=True)
     hits = q.select(["segment_id", "asset_id", "media_type", "start_s", "end_s", "text", "_distance"]).limit(limit).to_list()
     if not hits:
         return []

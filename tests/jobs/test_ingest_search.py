@@ -50,7 +50,9 @@ def test_spoken_phrase_is_found_in_the_right_asset_and_moment(ingested):
 
 def test_second_run_skips_unchanged_files(ingested, capsys):
     src, db, _ = ingested
-    (src / "images" / "astronaut.jpg").touch()  # mtime changes: re-ingested
+    (src / "images" / "astronaut.jpg").touch()  # mtime only: same content, not re-ingested
+    with open(src / "images" / "chelsea.jpg", "ab") as f:  # new bytes: re-ingested
+        f.write(b"\0")
     summary = medialake.ingest(src, db)
     assert summary.skipped == 4 and summary.ingested == 1 and summary.failed == 1
     assert Store(db).table("segments").count_rows() == 7

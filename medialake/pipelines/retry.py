@@ -1,0 +1,147 @@
+"""Model stages that survive failing inputs: Ray restarts, per-input attempts, failed rows.
+
+``apply_step(ds, step, cfg)`` maps a model stage over the dataset through
+:class:`Guarded`, which wraps the stage's callable class:
+
+- a batch is first run whole; a Python exception makes the actor retry it row by row,
+  each row up to ``cfg.retries.attempts`` times;
+- a model process that dies (segfault, ``os._exit``, out of memory) is restarted by Ray
+  (``max_restarts``) and the batch retried (``max_task_retries``). A small ledger actor
+  counts how often each batch and each row was handed to the model without coming back,
+  so the retry runs row by row and a row that killed the model ``attempts`` times on its
+  own is not tried again;
+- a row out of attempts becomes a marker row with ``error`` set: the sink records its
+  file as a failed asset with the reason, and the run completes.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+
+class AttemptLedger:
+    """Counts, per row key, the hand-overs to a model that have not come back yet."""
+
+    def __init__(self):
+        self.tries: dict[str, int] = {}
+
+    def begin(self, keys: list[str]) -> list[int]:
+        """Count one more try of each key; return the tries before this one."""
+        before = [self.tries.get(k, 0) for k in keys]
+        for k in keys:
+            self.tries[k] = self.tries.get(k, 0) + 1
+        return before
+
+    def peek(self, keys: list[str]) -> list[int]:
+        return [self.tries.get(k, 0) for k in keys]
+
+    def clear(self, keys: list[str]) -> None:
+        for k in keys:
+            self.tries.pop(k, None)
+
+
+def _keys(step: str, batch: pa.Table) -> list[str]:
+    seg = batch.column("segment_id").to_pylist() if "segment_id" in batch.column_names else [None] * batch.num_rows
+    aid = batch.column("asset_id").to_pylist()
+    return [f"{step}:{s or a + '#marker'}" for s, a in zip(seg, aid)]
+
+
+def failed_markers(rows: pa.Table, reasons: list[str]) -> pa.Table:
+    """``rows`` turned into failed-asset markers (``segment_index`` -1, ``error`` set)."""
+    n = rows.num_rows
+    out = rows
+    for name, col in (("segment_index", pa.array([-1] * n, pa.int32())),
+                      ("n_segments", pa.array([0] * n, pa.int32())),
+                      ("error", pa.array(reasons, pa.string()))):
+        if name in out.column_names:
+            out = out.set_column(out.column_names.index(name), name, col)
+        else:
+            out = out.append_column(name, col)
+    return out
+
+
+class Guarded:
+    """Batch callable wrapping a model stage ``cls`` with the retry policy above."""
+
+    def __init__(self, cls: type, step: str, ledger, attempts: int = 3, **kwargs):
+        self.inner = cls(**kwargs)
+        self.step = step
+        self.ledger = ledger
+        self.attempts = attempts
+
+    def _get(self, ref):
+        import ray
+
+        return ray.get(ref)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        keys = _keys(self.step, batch)
+        batch_keys = [f"batch:{k}" for k in keys]
+        before = self._get(self.ledger.begin.remote(batch_keys))
+        if max(before, default=0) == 0:  # first time here: run the batch whole
+            try:
+                out = self.inner(batch)
+                self.ledger.clear.remote(batch_keys)
+                return out
+            except Exception:  # noqa: BLE001 - retried row by row below
+                pass
+        out = self._row_by_row(batch, keys)
+        self.ledger.clear.remote(batch_keys)
+        return out
+
+    def _row_by_row(self, batch: pa.Table, keys: list[str]) -> pa.Table:
+        """Each row alone, so one bad input fails only its own file."""
+        done: list[pa.Table] = []
+        failed_idx: list[int] = []
+        reasons: list[str] = []
+        for i in range(batch.num_rows):
+            used = self._get(self.ledger.begin.remote([keys[i]]))[0]  # tries that killed the process
+            err, ok = None, False
+            while used < self.attempts:
+                try:
+                    done.append(self.inner(batch.slice(i, 1)))
+                    ok = True
+                    break
+                except Exception as e:  # noqa: BLE001 - becomes a failed row
+                    used += 1
+                    err = f"{type(e).__name__}: {e}"
+                    if used < self.attempts:
+                        self._get(self.ledger.begin.remote([keys[i]]))
+            if ok:
+                self.ledger.clear.remote([keys[i]])
+                continue
+            failed_idx.append(i)
+            reasons.append(f"model stage {self.step!r} failed on this input {self.attempts} times; "
+                           + (f"last error: {err}" if err else "the model process died each time"))
+        if failed_idx:
+            self.ledger.clear.remote([keys[i] for i in failed_idx])
+            done.append(failed_markers(batch.take(pa.array(failed_idx)), reasons))
+        return pa.concat_tables(done, promote_options="permissive") if done else batch.slice(0, 0)
+
+
+def stage_ray_args(cfg) -> dict:
+    """``map_batches`` Ray actor options from ``cfg.retries``."""
+    r = cfg.retries
+    # Ray Data's actor pools default to -1 (unlimited) for both; pass only what differs
+    # (Ray 2.60 has no named parameter for these and warns about ``**ray_remote_args``).
+    out = {}
+    if r.max_restarts != -1:
+        out["max_restarts"] = r.max_restarts
+    if r.max_task_retries != -1:
+        out["max_task_retries"] = r.max_task_retries
+    return out
+
+
+def apply_step(ds, step, cfg, ledger=None):
+    """``ds.map_batches`` of one model stage, guarded by the retry policy of ``cfg``."""
+    import ray
+
+    from medialake.pipelines.ingest import stage_args
+
+    if ledger is None:
+        ledger = ray.remote(num_cpus=0)(AttemptLedger).remote()
+    args = stage_args(step)
+    args["fn_constructor_kwargs"] = {"cls": step.cls, "step": step.name, "ledger": ledger,
+                                     "attempts": cfg.retries.attempts, **args["fn_constructor_kwargs"]}
+    args.update(stage_ray_args(cfg))
+    return ds.map_batches(Guarded, **args)

@@ -1,0 +1,25 @@
+"""A model stage that fails on chosen inputs, to test the retry policy (shipped to Ray by value)."""
+
+import os
+
+import pyarrow as pa
+
+
+class Flaky:
+    """Dies (``os._exit``) on uris with ``poison``, raises on ``bad``, dies once on ``once``."""
+
+    def __init__(self, marker_dir: str, **_):
+        self.marker_dir = marker_dir
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        for uri in batch.column("uri").to_pylist():
+            if "poison" in uri:
+                os._exit(3)
+            if "bad" in uri:
+                raise ValueError(f"cannot handle {uri}")
+            if "once" in uri:
+                marker = os.path.join(self.marker_dir, "died-once")
+                if not os.path.exists(marker):
+                    open(marker, "w").close()
+                    os._exit(3)
+        return batch.append_column("out", pa.array([f"ok:{os.getpid()}"] * batch.num_rows))
