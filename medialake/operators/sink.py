@@ -47,7 +47,6 @@ class LanceSink:
         self.ready: list[dict] = []
         self.counts = SinkCounts()
         self.expected: dict[str, dict] = {}  # asset id -> closing marker row (streamed assets)
-        self.failed_ids: set[str] = set()
 
     def write(self, batch: pa.Table) -> None:
         if self.failed_ids:
