@@ -26,7 +26,7 @@ def vector_hits(table, column: str, vector: np.ndarray, limit: int, *, where: st
         q = q.ef(ef)
     if where:
         q = q.where(where, prefilter=True)
-    return q.select(columns).limit(limit).to_list()
+    return q.select(columns + ["_distance"]).limit(limit).to_list()
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
