@@ -58,7 +58,7 @@ def ingest(
     from medialake.pipelines.ingest import build
     from medialake.pipelines.runtime import ensure_ray
     from medialake.operators.sink import LanceSink
-    from medialake.store import Store
+    from medialake.store import Store, maintain
 
     cfg = config or load_config(config_path, profile=profile)
     t0 = time.perf_counter()
@@ -89,7 +89,9 @@ def ingest(
         failures=counts.failures if counts else {},
     )
     if todo:
-        store.refresh_indexes()
+        # vector index per vector column (exact search below the threshold), positional
+        # full-text index, then compaction: see medialake.store.maintain
+        maintain(store)
     store.add("runs", pa.Table.from_pylist([{
         "run_id": uuid.uuid4().hex, "started_at": started, "finished_at": datetime.now(timezone.utc),
         "source": str(source), "config_hash": version, "seen": summary.seen, "ingested": summary.ingested,

@@ -22,8 +22,8 @@ def vector_hits(table, column: str, vector: np.ndarray, limit: int, *, where: st
     q = q.nprobes(nprobes)
     if refine_factor:
         q = q.refine_factor(refine_factor)
-    if ef:
-        q = q.ef(ef)
+    if ef:  # HNSW needs ef >= the number of candidates it returns
+        q = q.ef(max(ef, limit * (refine_factor or 1)))
     if where:
         q = q.where(where, prefilter=True)
     return q.select(columns + ["_distance"]).limit(limit).to_list()
