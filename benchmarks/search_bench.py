@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from medialake import store as st  # noqa: E402
 from medialake.search.fusion import Ranked, rrf  # noqa: E402
-from medialake.search.lists import fulltext_hits, vector_hits  # noqa: E402
+from medialake.search.lists import fulltext_hits, gather, vector_hits  # noqa: E402
 
 DIMS = {"text_vector": 384, "image_vector": 512}
 N_CENTRES = 2000
@@ -188,14 +188,14 @@ def main(argv=None) -> int:
             hy = []
             for i in range(args.queries):
                 t0 = time.perf_counter()
-                lists = [Ranked(col, vector_hits(table, col, qv[col][i], 50, **kw)) for col in DIMS]
-                lists.append(Ranked("fulltext", fulltext_hits(table, qt[i], 50)))
-                rrf(lists)
+                calls = [lambda col=col: vector_hits(table, col, qv[col][i], 50, **kw) for col in DIMS]
+                calls.append(lambda: fulltext_hits(table, qt[i], 50))
+                rrf([Ranked(name, hits) for name, hits in zip([*DIMS, "fulltext"], gather(calls))])
                 hy.append(time.perf_counter() - t0)
             print(f"-- nprobes={nprobes} ef={args.ef} refine={args.refine}")
             for col in DIMS:
                 print(f"vector {col:12s}: {pct(lat[col])}  recall@10 {np.mean(recall[col]):.3f}")
-            print(f"hybrid (2 vector spaces + full text, top 50 each, RRF): {pct(hy)}")
+            print(f"hybrid (2 vector spaces + full text, top 50 each, side by side, RRF): {pct(hy)}")
 
         if args.exact_queries:
             col = "text_vector"

@@ -65,3 +65,20 @@ def phrase_hits(table, text: str, limit: int, *, where: str | None = None, colum
     if where:
         q = q.where(where, prefilter=True)
     return q.select(columns + ["_score"]).limit(limit).to_list()
+
+
+_pool = None
+
+
+def gather(calls: list) -> list:
+    """Run independent list queries side by side (LanceDB releases the GIL while it
+    searches), returning their results in order. Hybrid latency is then about the slowest
+    list rather than the sum."""
+    global _pool
+    if len(calls) <= 1:
+        return [c() for c in calls]
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="medialake-search")
+    return [f.result() for f in [_pool.submit(c) for c in calls]]

@@ -19,7 +19,7 @@ from medialake.schema import check_version
 from medialake.search.config import SearchConfig
 from medialake.search.filters import MEDIA_TYPES, NOTHING, Filters
 from medialake.search.fusion import Ranked, rrf
-from medialake.search.lists import fulltext_hits, phrase_hits, vector_hits
+from medialake.search.lists import fulltext_hits, gather, phrase_hits, vector_hits
 from medialake.search.moments import mark, merge, query_terms
 from medialake.search.spaces import plan_query
 from medialake.store import Store, sql_in
@@ -29,17 +29,23 @@ __all__ = ["search", "MEDIA_TYPES"]
 log = logging.getLogger(__name__)
 
 
-def _text_lists(table, texts: list[str], k: int, where: str | None, cfg: SearchConfig, notes: list[str]) -> list[Ranked]:
+def _text_calls(table, texts: list[str], k: int, where: str | None, cfg: SearchConfig, notes: list[str]) -> list:
+    """(name, weight, call) for the full-text and phrase lists of each query text."""
     out = []
     for i, t in enumerate(texts):
         suffix = "" if i == 0 else f"<-{i}"
         for name, fn in (("fulltext", fulltext_hits), ("phrase", phrase_hits)):
             if cfg.weight(name) == 0:
                 continue
-            try:
-                out.append(Ranked(name + suffix, fn(table, t, k, where=where), cfg.weight(name)))
-            except Exception as e:  # no (positional) full-text index yet: search the vectors only
-                notes.append(f"{name}: not searched ({str(e).splitlines()[0][:120]})")
+
+            def call(fn=fn, t=t, name=name):
+                try:
+                    return fn(table, t, k, where=where)
+                except Exception as e:  # no (positional) full-text index yet: the vectors still rank
+                    notes.append(f"{name}: not searched ({str(e).splitlines()[0][:120]})")
+                    return []
+
+            out.append((name + suffix, cfg.weight(name), call))
     return out
 
 
@@ -86,11 +92,14 @@ def search(
 
     plan = plan_query(table, text=str(query) if has_text else None, image=image, audio=audio, config=cfg, encoders=encoders)
     k = max(cfg.candidates, 4 * limit)
-    lists = [Ranked(vq.name, vector_hits(table, vq.column, vq.vector, k, where=where, nprobes=cfg.nprobes,
-                                         refine_factor=cfg.refine_factor, ef=cfg.ef), cfg.weight(vq.space))
-             for vq in plan.vectors]
     notes = list(plan.notes)
-    lists += _text_lists(table, plan.texts, k, where, cfg, notes)
+    calls = [(vq.name, cfg.weight(vq.space),
+              lambda vq=vq: vector_hits(table, vq.column, vq.vector, k, where=where, nprobes=cfg.nprobes,
+                                        refine_factor=cfg.refine_factor, ef=cfg.ef))
+             for vq in plan.vectors]
+    calls += _text_calls(table, plan.texts, k, where, cfg, notes)
+    results = gather([c for _, _, c in calls])
+    lists = [Ranked(name, hits, weight) for (name, weight, _), hits in zip(calls, results)]
     fused = rrf(lists, cfg.rrf_k)
     if not fused:
         return []

@@ -84,6 +84,7 @@ def test_maintain_indexes_above_threshold_and_compacts(tmp_path):
 
     assert vector_hits(seg, "text_vector", v[7], 1, nprobes=4)[0]["segment_id"] == "s607"
     assert vector_hits(seg, "text_vector", vecs[2][3], 1, nprobes=4)[0]["segment_id"] == "s203"
+    assert len(vector_hits(seg, "text_vector", v[0], 200, nprobes=4, ef=100)) == 200  # k above ef is fine
 
 
 def test_index_params_scale_with_rows():
