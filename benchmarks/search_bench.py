@@ -131,9 +131,9 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk", type=int, default=50_000)
     ap.add_argument("--index-type", default="IVF_HNSW_SQ", choices=["IVF_HNSW_SQ", "IVF_PQ"])
     ap.add_argument("--num-partitions", type=int, default=None, help="override medialake.store.index_params")
-    ap.add_argument("--nprobes", type=int, nargs="+", default=[8, 16, 32], help="query-time settings to compare")
+    ap.add_argument("--nprobes", type=int, nargs="+", default=[8, 16], help="query-time settings to compare")
     ap.add_argument("--ef", type=int, default=100, help="HNSW ef at query time (IVF_HNSW_SQ)")
-    ap.add_argument("--refine", type=int, default=None, help="refine factor (re-rank on full vectors)")
+    ap.add_argument("--refine", type=int, default=3, help="refine factor (re-rank on full vectors); 0: none")
     ap.add_argument("--exact-queries", type=int, default=10, help="flat-scan queries timed for the ratio")
     args = ap.parse_args(argv)
 

@@ -37,9 +37,9 @@ class SearchConfig(BaseModel):
     rrf_k: int = Field(60, ge=1, description="RRF constant: larger flattens the rank curve")
     candidates: int = Field(50, ge=1, description="hits taken from each list before fusion (at least 4x limit)")
     merge_gap_s: float = Field(1.0, ge=0, description="segments of one asset closer than this merge into one moment")
-    nprobes: int = Field(16, ge=1, description="IVF partitions searched per query")
+    nprobes: int = Field(8, ge=1, description="IVF partitions searched per query")
     ef: int = Field(100, ge=1, description="HNSW candidate list size per partition (IVF_HNSW_SQ)")
-    refine_factor: int | None = Field(None, ge=1, description="re-rank refine_factor*k hits on full vectors")
+    refine_factor: int | None = Field(3, ge=1, description="re-rank refine_factor*k hits on full vectors (SQ recall 0.95 -> 0.99)")
     mark: tuple[str, str] = Field(("**", "**"), description="put around query words in the matching text")
 
     @field_validator("weights")
