@@ -184,3 +184,27 @@ RUNS = extend_schema(RUNS, [
     pa.field("forced", pa.int64()),
     pa.field("model_versions", pa.string()),
 ])
+
+def schema_version(sch: pa.Schema) -> int | None:
+    """The medialake schema version recorded in a table's schema metadata (None if absent)."""
+    raw = (sch.metadata or {}).get(b"medialake.schema_version")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def check_version(sch: pa.Schema, where: str = "table") -> int | None:
+    """Raise if ``sch`` was written by a newer medialake than this one; return its version.
+
+    Tables without a version (written by other tools) are accepted as they are.
+    """
+    from medialake.errors import InputError
+
+    v = schema_version(sch)
+    if v is not None and v > SCHEMA_VERSION:
+        raise InputError(
+            f"{where} has medialake schema version {v}, newer than this medialake reads ({SCHEMA_VERSION}); "
+            f"upgrade medialake (pip install -U medialake)"
+        )
+    return v

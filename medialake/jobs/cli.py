@@ -55,9 +55,17 @@ def _fmt_time(s: float) -> str:
 
 
 def _search(args: argparse.Namespace) -> int:
+    from medialake.search.config import load_search_config
     from medialake.search.query import search
 
-    moments = search(args.query, args.db, type=args.type, limit=args.limit)
+    if not args.query and not args.image and not args.audio:
+        raise MedialakeError("nothing to search for: give QUERY, --image FILE or --audio FILE")
+    moments = search(args.query, args.db, type=args.type, limit=args.limit, image=args.image, audio=args.audio,
+                     path_prefix=args.path_prefix, since=args.since, until=args.until,
+                     min_duration=args.min_duration, max_duration=args.max_duration, language=args.language,
+                     explain=args.explain, config=load_search_config(args.search_config) if args.search_config else None)
+    for m in moments:
+        m.pop("thumbnail", None)  # JPEG bytes: the Python API returns them
     if args.json:
         print(json.dumps(moments, indent=2))
         return 0
@@ -65,10 +73,57 @@ def _search(args: argparse.Namespace) -> int:
         print("no matches")
     for i, m in enumerate(moments, 1):
         span = "" if m["media_type"] == "image" else f" {_fmt_time(m['start_s'])}-{_fmt_time(m['end_s'])}"
-        text = (m["text"] or "").replace("\n", " ")
+        text = (m.get("marked_text") or m["text"] or "").replace("\n", " ")
         print(f"{i:2d}. {m['score']:.3f} [{m['media_type']}] {m['asset_uri']}{span}")
         if text:
             print(f"      {text[:160]}")
+        if args.explain:
+            ex = m["explain"]
+            lists = ", ".join(f"{name} #{rank}" for name, rank in sorted(ex["lists"].items(), key=lambda kv: kv[1]))
+            print(f"      matched in: {lists}; words: {', '.join(ex['matched_terms']) or '-'}")
+    if args.explain and moments:
+        ex = moments[0]["explain"]
+        if ex.get("transcript"):
+            print(f"audio query transcript: {ex['transcript']}")
+        for note in ex.get("notes", []):
+            print(f"note: {note}")
+    return 0
+
+
+def _iso_date(text: str) -> str:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+    return text
+
+
+def add_search_options(s: argparse.ArgumentParser) -> None:
+    """Query media, filters and --explain for the search subcommand."""
+    s.add_argument("--image", metavar="FILE", default=None, help="find what looks like this image")
+    s.add_argument("--audio", metavar="FILE", default=None,
+                   help="find what sounds like this file, and what is said in it (speech recognition)")
+    s.add_argument("--path-prefix", default=None, metavar="PREFIX", help="only assets whose path/URI starts with this")
+    s.add_argument("--since", type=_iso_date, default=None, metavar="DATE", help="only source files modified on or after DATE")
+    s.add_argument("--until", type=_iso_date, default=None, metavar="DATE", help="only source files modified on or before DATE")
+    s.add_argument("--min-duration", type=float, default=None, metavar="S", help="only assets at least S seconds long")
+    s.add_argument("--max-duration", type=float, default=None, metavar="S", help="only assets at most S seconds long")
+    s.add_argument("--language", default=None, metavar="CODE", help="only segments spoken in this language (en, de, ...)")
+    s.add_argument("--explain", action="store_true", help="show which spaces and which words matched")
+    s.add_argument("--search-config", default=None, metavar="FILE.yaml",
+                   help="search config: models per space, fusion weights (medialake/search/config.py)")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from medialake.jobs.report import format_report, report
+
+    tables = report(args.db, last_runs=args.runs)
+    if args.json:
+        print(json.dumps({k: v.to_dicts() for k, v in tables.items()}, indent=2, default=str))
+    else:
+        print(format_report(tables))
     return 0
 
 
@@ -97,7 +152,7 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("search", help="find the moments that match a sentence",
                        description="Embed QUERY and print the best-matching moments in DB.")
-    s.add_argument("query", metavar="QUERY", help="what to look for, in words")
+    s.add_argument("query", metavar="QUERY", nargs="?", default=None, help="what to look for, in words (optional with --image/--audio)")
     s.add_argument("--db", required=True, help="LanceDB database directory")
     s.add_argument("--type", choices=["video", "audio", "image"], default=None, help="only this media type")
     s.add_argument("--limit", type=int, default=10, help="how many moments (default 10)")
@@ -141,6 +196,16 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--install", action="store_true", help="install it (crontab, systemctl --user, kubectl apply)")
     c.add_argument("--output", default=None, help="where to write the units (directory) or the YAML (file)")
     c.set_defaults(func=_schedule)
+
+    add_search_options(s)
+
+    r = sub.add_parser("report", help="summarise a database: assets, hours, segments, failures, runs",
+                       description="Print assets by type and status, hours of media, segments, failures "
+                                   "grouped by reason and the last runs of DB (computed with polars).")
+    r.add_argument("--db", required=True, help="LanceDB database directory")
+    r.add_argument("--runs", type=int, default=5, help="how many of the last runs to list (default 5)")
+    r.add_argument("--json", action="store_true", help="print the tables as JSON")
+    r.set_defaults(func=_report)
     return p
 
 

@@ -82,7 +82,7 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
     from medialake.pipelines.ingest import build
     from medialake.pipelines.runtime import ensure_ray
     from medialake.pipelines.versions import model_versions
-    from medialake.store import Store
+    from medialake.store import Store, maintain
 
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc)
@@ -138,7 +138,9 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
         run_id=run_id,
     )
     if plan.todo or plan.deleted:
-        store.refresh_indexes()
+        # vector index per vector column (exact search below the threshold), positional
+        # full-text index, then compaction: see medialake.store.maintain
+        maintain(store)
     store.add("runs", pa.Table.from_pylist([{
         "run_id": run_id, "started_at": started, "finished_at": datetime.now(timezone.utc),
         "source": str(source), "config_hash": version, "seen": summary.seen, "ingested": summary.ingested,

@@ -1,58 +1,144 @@
-"""Search a medialake database for the moments that match a sentence.
+"""Search a medialake database for the moments that match a sentence, an image or a sound.
 
-``search("quarterly budget review", db="demo.lance")`` embeds the query with the text
-encoder the pipeline used, finds the nearest segments, and returns moments: one dict per
-hit with ``asset_uri``, ``media_type``, ``start_s``, ``end_s``, ``score`` and ``text``.
+``search("quarterly budget review", db="demo.lance")`` embeds the query in every space
+the database has (``medialake.search.spaces``), queries each vector column and the
+full-text index under the filters, fuses the ranked lists with weighted reciprocal
+rank fusion, and merges neighbouring hit segments of one asset into moments. Each moment
+is a dict with ``asset_uri``, ``media_type``, ``start_s``, ``end_s``, ``score`` (1.0 =
+first in every list), ``text``, ``marked_text`` (query words marked), ``thumbnail``
+(JPEG bytes or None), and with ``explain=True`` which lists and words matched.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import logging
+from pathlib import Path
 
 from medialake.errors import InputError
-from medialake.store import Store, sql_in, sql_str
+from medialake.schema import check_version
+from medialake.search.config import SearchConfig
+from medialake.search.filters import MEDIA_TYPES, NOTHING, Filters
+from medialake.search.fusion import Ranked, rrf
+from medialake.search.lists import fulltext_hits, gather, phrase_hits, vector_hits
+from medialake.search.moments import mark, merge, query_terms
+from medialake.search.spaces import plan_query
+from medialake.store import Store, sql_in
 
-MEDIA_TYPES = ("video", "audio", "image")
+__all__ = ["search", "MEDIA_TYPES"]
+
+log = logging.getLogger(__name__)
+
+
+def _text_calls(table, texts: list[str], k: int, where: str | None, cfg: SearchConfig, notes: list[str]) -> list:
+    """(name, weight, call) for the full-text and phrase lists of each query text."""
+    out = []
+    for i, t in enumerate(texts):
+        suffix = "" if i == 0 else f"<-{i}"
+        for name, fn in (("fulltext", fulltext_hits), ("phrase", phrase_hits)):
+            if cfg.weight(name) == 0:
+                continue
+
+            def call(fn=fn, t=t, name=name):
+                try:
+                    return fn(table, t, k, where=where)
+                except Exception as e:  # no (positional) full-text index yet: the vectors still rank
+                    notes.append(f"{name}: not searched ({str(e).splitlines()[0][:120]})")
+                    return []
+
+            out.append((name + suffix, cfg.weight(name), call))
+    return out
 
 
 def search(
-    query: str,
-    db: str,
+    query: str | None = None,
+    db: str | Path | None = None,
     *,
-    type: Literal["video", "audio", "image"] | None = None,
+    image: str | Path | None = None,
+    audio: str | Path | None = None,
+    type: str | None = None,
+    path_prefix: str | None = None,
+    since=None,
+    until=None,
+    min_duration: float | None = None,
+    max_duration: float | None = None,
+    language: str | None = None,
     limit: int = 10,
-    text_model: str = "all-MiniLM-L6-v2",
+    explain: bool = False,
+    config: SearchConfig | None = None,
+    encoders: dict | None = None,
+    text_model: str | None = None,
 ) -> list[dict]:
-    """Return the best ``limit`` moments for ``query``, best first."""
-    from medialake.models.text import TextEncoder
-
-    if not query or not query.strip():
-        raise InputError("the query is empty; pass a sentence to search for")
-    if type is not None and type not in MEDIA_TYPES:
-        raise InputError(f"unknown media type {type!r}; use one of {', '.join(MEDIA_TYPES)}")
-    if limit < 1:
-        raise InputError(f"limit must be at least 1, got {limit}")
-    store = Store(db, create=False)
-    segments = store.table("segments")
-    vec = TextEncoder.shared(text_model).encode([query])[0]
-    q = segments.search(vec, vector_column_name="text_vector").distance_type("cosine")
-    where = [w for w in (store.committed_filter(), f"media_type = {sql_str(type)}" if type else None) if w]
-    if where:  # only committed assets: an ingest running now never shows half an asset
-        q = q.where(" AND ".join(f"({w})" for w in where), prefilter=True)
-    hits = q.select(["segment_id", "asset_id", "media_type", "start_s", "end_s", "text", "_distance"]).limit(limit).to_list()
-    if not hits:
+    """Return the best ``limit`` moments for a text ``query`` and/or an ``image`` or
+    ``audio`` file, best first, among segments passing the filters (see
+    :class:`medialake.search.filters.Filters`)."""
+    if db is None:
+        raise InputError("no database given; pass db=PATH (the --db of `medialake ingest`)")
+    has_text = bool(query and str(query).strip())
+    if not has_text and image is None and audio is None:
+        raise InputError("the query is empty; pass a sentence to search for, an image file or an audio file")
+    if not isinstance(limit, int) or limit < 1:
+        raise InputError(f"limit must be at least 1, got {limit!r}")
+    cfg = config or SearchConfig()
+    if text_model:
+        cfg = cfg.model_copy(update={"models": {**cfg.models, "text": text_model}})
+    store = Store(str(db), create=False)
+    table = store.table("segments")
+    check_version(table.schema, f"the segments table of {db}")
+    filters = Filters(media_type=type, path_prefix=path_prefix, since=since, until=until,
+                      min_duration=min_duration, max_duration=max_duration, language=language)
+    where = filters.where(store)
+    if where == NOTHING:
         return []
-    assets = {a["asset_id"]: a for a in store.assets(["asset_id", "uri"], where=sql_in("asset_id", {h["asset_id"] for h in hits})).to_pylist()}
+    # only committed assets: segments of an asset an ingest is writing right now stay hidden
+    committed = store.committed_filter()
+    if committed:
+        where = f"({where}) AND {committed}" if where else committed
+
+    plan = plan_query(table, text=str(query) if has_text else None, image=image, audio=audio, config=cfg, encoders=encoders)
+    k = max(cfg.candidates, 4 * limit)
+    notes = list(plan.notes)
+    calls = [(vq.name, cfg.weight(vq.space),
+              lambda vq=vq: vector_hits(table, vq.column, vq.vector, k, where=where, nprobes=cfg.nprobes,
+                                        refine_factor=cfg.refine_factor, ef=cfg.ef))
+             for vq in plan.vectors]
+    calls += _text_calls(table, plan.texts, k, where, cfg, notes)
+    results = gather([c for _, _, c in calls])
+    lists = [Ranked(name, hits, weight) for (name, weight, _), hits in zip(calls, results)]
+    fused = rrf(lists, cfg.rrf_k)
+    if not fused:
+        return []
+    moments = merge(fused[: 3 * limit], cfg.merge_gap_s)[:limit]
+
+    best_ids = [m.best.segment_id for m in moments]
+    thumbs = {r["segment_id"]: r["thumbnail"] for r in
+              table.search().where(sql_in("segment_id", best_ids)).select(["segment_id", "thumbnail"]).limit(len(best_ids)).to_list()}
+    uris = {a["asset_id"]: a["uri"] for a in
+            store.assets(["asset_id", "uri"], where=sql_in("asset_id", {m.asset_id for m in moments})).to_pylist()}
+    terms = query_terms(" ".join(plan.texts))
     out = []
-    for h in hits:
-        out.append({
-            "asset_id": h["asset_id"],
-            "asset_uri": assets.get(h["asset_id"], {}).get("uri"),
-            "media_type": h["media_type"],
-            "segment_id": h["segment_id"],
-            "start_s": h["start_s"],
-            "end_s": h["end_s"],
-            "score": round(1.0 - float(h["_distance"]), 4),
-            "text": h["text"],
-        })
+    for m in moments:
+        text = m.text
+        marked, matched = mark(text, terms, tuple(cfg.mark))
+        row = {
+            "asset_id": m.asset_id,
+            "asset_uri": uris.get(m.asset_id),
+            "media_type": m.media_type,
+            "segment_id": m.best.segment_id,
+            "start_s": m.start_s,
+            "end_s": m.end_s,
+            "score": round(m.score, 4),
+            "text": text,
+            "marked_text": marked,
+            "language": m.best.row.get("language"),
+            "thumbnail": thumbs.get(m.best.segment_id),
+            "segments": len(m.segments),
+        }
+        if explain:
+            row["explain"] = {
+                "lists": m.ranks(),
+                "matched_terms": sorted({w.lower() for w in matched}),
+                "transcript": plan.transcript,
+                "notes": notes,
+            }
+        out.append(row)
     return out

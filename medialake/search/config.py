@@ -1,0 +1,78 @@
+"""Search configuration: which encoder embeds each space, fusion weights, index knobs.
+
+A frozen pydantic model like the ingest config; ``load_search_config("search.yaml")``
+reads a YAML mapping of these fields, and a misspelt field fails with its name::
+
+    models: {text: all-MiniLM-L6-v2, image_text: /models/clip-vit-b32, audio: null}
+    weights: {text: 1.0, image_text: 1.0, audio: 1.0, fulltext: 1.0, phrase: 1.0}
+    rrf_k: 60
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from medialake.errors import ConfigError
+
+#: Names of the ranked lists that fusion weighs: one per embedding space, plus BM25
+#: matches of the query words (``fulltext``) and exact phrase matches (``phrase``).
+LISTS = ("text", "image_text", "audio", "fulltext", "phrase")
+
+
+class SearchConfig(BaseModel):
+    """How a query is embedded, ranked and fused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    models: dict[str, str | None] = Field(
+        default_factory=lambda: {"text": None, "image_text": None, "audio": None},
+        description="encoder per embedding space; null: the model the ingest config (profile) uses for that role",
+    )
+    asr_model: str | None = Field(None, description="speech recognizer for audio queries; null: the ingest default")
+    weights: dict[str, float] = Field(default_factory=lambda: {name: 1.0 for name in LISTS},
+                                      description="RRF weight per ranked list; 0 turns a list off")
+    rrf_k: int = Field(60, ge=1, description="RRF constant: larger flattens the rank curve")
+    candidates: int = Field(50, ge=1, description="hits taken from each list before fusion (at least 4x limit)")
+    merge_gap_s: float = Field(1.0, ge=0, description="segments of one asset closer than this merge into one moment")
+    nprobes: int = Field(8, ge=1, description="IVF partitions searched per query")
+    ef: int = Field(100, ge=1, description="HNSW candidate list size per partition (IVF_HNSW_SQ)")
+    refine_factor: int | None = Field(3, ge=1, description="re-rank refine_factor*k hits on full vectors (SQ recall 0.95 -> 0.99)")
+    mark: tuple[str, str] = Field(("**", "**"), description="put around query words in the matching text")
+
+    @field_validator("weights")
+    @classmethod
+    def _known_lists(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(LISTS))
+        if unknown:
+            raise ValueError(f"unknown ranked list(s) {unknown}; weights may name {list(LISTS)}")
+        if any(w < 0 for w in v.values()):
+            raise ValueError("weights must be >= 0")
+        return {**{name: 1.0 for name in LISTS}, **v}
+
+    def weight(self, name: str) -> float:
+        return self.weights.get(name, 1.0)
+
+
+def load_search_config(path: str | Path | None = None, **overrides) -> SearchConfig:
+    """A :class:`SearchConfig` from an optional YAML file, then keyword overrides."""
+    data: dict = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"search config file {p} does not exist; pass the path of a YAML file")
+        try:
+            data = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"search config file {p} is not valid YAML: {e}") from e
+        if not isinstance(data, dict):
+            raise ConfigError(f"search config file {p} must hold a mapping of fields")
+    data.update(overrides)
+    try:
+        return SearchConfig.model_validate(data)
+    except ValidationError as e:
+        lines = [f"  {'.'.join(str(x) for x in err['loc']) or '(top level)'}: {err['msg']}" for err in e.errors()]
+        raise ConfigError("invalid search config:\n" + "\n".join(lines)
+                          + "\nFix the field(s) above; medialake/search/config.py lists them.") from None

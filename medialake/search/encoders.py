@@ -1,0 +1,169 @@
+"""Query encoders, one per embedding space, and the media a query can carry.
+
+The interface search needs from an encoder is small; an object may implement any of:
+
+- ``embed_text(texts: list[str]) -> (n, dim) float32``  (text, image_text, audio spaces)
+- ``embed_images(images: list[PIL.Image]) -> (n, dim)``  (image_text space)
+- ``embed_audio(pcm: float32 mono, sample_rate) -> (dim,)`` and ``sample_rate``  (audio space)
+
+Vectors are L2-normalised. :func:`load_encoder` builds the one named for a space:
+the text space wraps :class:`medialake.models.text.TextEncoder`; ``image_text`` loads a
+CLIP/SigLIP-family model through ``transformers.AutoModel``/``AutoProcessor``;
+``audio`` a CLAP-family model the same way. Pass your own objects to
+``search(..., encoders={"image_text": obj})`` to use another implementation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from medialake.errors import InputError, ModelError
+from medialake.models.registry import pick_device, resolve
+
+
+def _normalise(x) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float32)
+    return a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
+
+
+def _features(out):
+    """transformers 4 returns a tensor from ``get_*_features``; 5 may return an output object."""
+    if hasattr(out, "detach"):
+        return out
+    for name in ("text_embeds", "image_embeds", "audio_embeds", "pooler_output"):
+        if getattr(out, name, None) is not None:
+            return getattr(out, name)
+    raise ModelError(f"cannot find embeddings in {type(out).__name__}")
+
+
+class TextSpace:
+    """The ``text`` space: sentence embeddings of the combined text."""
+
+    def __init__(self, model: str = "all-MiniLM-L6-v2", device: str = "auto"):
+        from medialake.models.text import TextEncoder
+
+        self.encoder = TextEncoder.shared(model, device)
+        self.dim = self.encoder.dim
+
+    def embed_text(self, texts: list[str]) -> np.ndarray:
+        return self.encoder.encode(texts)
+
+
+class ClipSpace:
+    """The ``image_text`` space: a CLIP-family dual encoder (images and text, one space)."""
+
+    def __init__(self, model: str, device: str = "auto"):
+        import torch
+        from transformers import AutoModel, AutoProcessor
+
+        self.device = pick_device(device)
+        path = resolve(model)
+        try:
+            self.processor = AutoProcessor.from_pretrained(path)
+            self.model = AutoModel.from_pretrained(path).to(self.device).eval()
+        except (OSError, ValueError) as e:
+            raise ModelError(f"cannot load image/text model {model!r}: {e}; name a local CLIP/SigLIP directory") from e
+        self._torch = torch
+
+    def embed_text(self, texts: list[str]) -> np.ndarray:
+        with self._torch.inference_mode():
+            enc = self.processor(text=texts, return_tensors="pt", padding=True, truncation=True).to(self.device)
+            return _normalise(_features(self.model.get_text_features(**enc)).float().cpu().numpy())
+
+    def embed_images(self, images: list) -> np.ndarray:
+        with self._torch.inference_mode():
+            enc = self.processor(images=[im.convert("RGB") for im in images], return_tensors="pt").to(self.device)
+            return _normalise(_features(self.model.get_image_features(**enc)).float().cpu().numpy())
+
+
+class ClapSpace:
+    """The ``audio`` space: a CLAP-family dual encoder (audio and text, one space)."""
+
+    def __init__(self, model: str, device: str = "auto"):
+        import torch
+        from transformers import AutoModel, AutoProcessor
+
+        self.device = pick_device(device)
+        path = resolve(model)
+        try:
+            self.processor = AutoProcessor.from_pretrained(path)
+            self.model = AutoModel.from_pretrained(path).to(self.device).eval()
+        except (OSError, ValueError) as e:
+            raise ModelError(f"cannot load audio model {model!r}: {e}; name a local CLAP directory") from e
+        self.sample_rate = int(getattr(self.processor.feature_extractor, "sampling_rate", 48000))
+        self._torch = torch
+
+    def embed_text(self, texts: list[str]) -> np.ndarray:
+        with self._torch.inference_mode():
+            enc = self.processor(text=texts, return_tensors="pt", padding=True).to(self.device)
+            return _normalise(_features(self.model.get_text_features(**enc)).float().cpu().numpy())
+
+    def embed_audio(self, pcm: np.ndarray, sample_rate: int) -> np.ndarray:
+        with self._torch.inference_mode():
+            enc = self.processor(audio=[pcm], sampling_rate=sample_rate, return_tensors="pt").to(self.device)
+            return _normalise(_features(self.model.get_audio_features(**enc)).float().cpu().numpy())[0]
+
+
+FACTORIES = {"text": TextSpace, "image_text": ClipSpace, "audio": ClapSpace}
+
+
+def load_encoder(space: str, model: str, device: str = "auto"):
+    """The query encoder of ``space`` for ``model``, loaded once per process."""
+    if space not in FACTORIES:
+        raise ModelError(f"no query encoder for embedding space {space!r}; pass one in encoders={{...}}")
+    key = (space, model, pick_device(device))
+    if key not in _loaded:  # not registry.cached: TextSpace itself loads through it (one lock)
+        _loaded[key] = FACTORIES[space](model, device)
+    return _loaded[key]
+
+
+_loaded: dict[tuple, object] = {}
+
+
+def default_models() -> dict[str, str | None]:
+    """The model of each role in the default ingest profile (what ingest wrote with)."""
+    from medialake.pipelines.config import load_config
+
+    cfg = load_config()
+    out = {}
+    for role in ("text", "image_text", "audio", "asr"):
+        rc = getattr(cfg, role, None)
+        out[role] = getattr(rc, "model", None)
+    return out
+
+
+# --- query media -------------------------------------------------------------------------
+
+def read_image(path: str | Path):
+    """Decode an image file for a query, upright (EXIF applied), as a PIL image."""
+    from medialake.operators.image import apply_exif, decode_image
+    from medialake.operators.probe import open_container
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"query image {str(path)!r} does not exist; pass the path of an image file")
+    try:
+        with open_container(str(p)) as c:
+            img = decode_image(c, max_pixels=200_000_000)
+    except InputError:
+        raise
+    except Exception as e:
+        raise InputError(f"query image {str(path)!r} cannot be decoded ({e}); pass a JPEG, PNG or WebP file") from e
+    return apply_exif(img, p.read_bytes()[: 1 << 20])
+
+
+def read_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
+    """Decode the audio of a file for a query: mono float32 PCM at ``sample_rate``."""
+    from medialake.operators.audio import decode_audio
+    from medialake.operators.probe import open_container
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"query audio {str(path)!r} does not exist; pass the path of an audio or video file")
+    try:
+        with open_container(str(p)) as c:
+            return decode_audio(c, sample_rate)
+    except Exception as e:
+        raise InputError(f"query audio {str(path)!r} cannot be decoded ({e}); pass a WAV, MP3, OGG or video file") from e

@@ -1,0 +1,147 @@
+"""Embed a query in every space the database has and an encoder can fill.
+
+``plan_query(table, text=..., image=..., audio=..., config=...)`` looks at the vector
+columns the ``segments`` table actually has (``text_vector``, ``image_vector``,
+``audio_vector``, ...) and returns one :class:`VectorQuery` per (space, query part), plus
+the texts to send to the full-text index:
+
+- a text query: every space whose encoder embeds text, and the full-text index;
+- an image query: the ``image_text`` space;
+- an audio query: the ``audio`` space, and through speech recognition the text spaces
+  and the full-text index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from medialake.errors import InputError, ModelError
+from medialake.search.config import SearchConfig
+from medialake.search.encoders import default_models, load_encoder, read_audio, read_image
+from medialake.store import vector_columns
+
+#: Vector column -> embedding space. Other ``X_vector`` columns are space ``X``.
+SPACE_OF = {"text_vector": "text", "image_vector": "image_text", "audio_vector": "audio"}
+
+
+def space_of(column: str) -> str:
+    return SPACE_OF.get(column, column.removesuffix("_vector"))
+
+
+@dataclass
+class VectorQuery:
+    space: str
+    column: str
+    vector: np.ndarray
+    source: str  # "text", "image", "audio" or "transcript"
+
+    @property
+    def name(self) -> str:
+        """The ranked list's name, as ``--explain`` shows it: ``image_text<-image``."""
+        return f"{self.space}<-{self.source}"
+
+
+@dataclass
+class QueryPlan:
+    vectors: list[VectorQuery] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # for the full-text index
+    transcript: str | None = None
+    notes: list[str] = field(default_factory=list)  # spaces skipped and why
+
+
+class Encoders:
+    """Encoders per space: given ones first, then the config's models, then the ingest defaults."""
+
+    def __init__(self, config: SearchConfig, given: dict | None = None):
+        self.config = config
+        self.given = dict(given or {})
+        self._defaults: dict | None = None
+
+    def model(self, role: str) -> str | None:
+        name = self.config.asr_model if role == "asr" else self.config.models.get(role)
+        if name is None:
+            if self._defaults is None:
+                self._defaults = default_models()
+            name = self._defaults.get(role)
+        return name
+
+    def get(self, space: str):
+        if space in self.given:
+            return self.given[space]
+        name = self.model(space)
+        return load_encoder(space, name) if name else None
+
+
+def _check_dim(vec: np.ndarray, column: str, dim: int, space: str) -> np.ndarray:
+    vec = np.asarray(vec, dtype=np.float32).reshape(-1)
+    if vec.shape[0] != dim:
+        raise ModelError(
+            f"the {space} encoder gives {vec.shape[0]}-dim vectors but column {column!r} holds {dim}-dim ones; "
+            f"search with the model the database was ingested with (search config `models.{space}`)"
+        )
+    return vec
+
+
+def transcribe(path: str | Path, model: str) -> str:
+    from medialake.models.asr import SpeechRecognizer
+
+    pcm = read_audio(path, 16000)
+    return SpeechRecognizer.shared(model).transcribe(pcm).text
+
+
+def plan_query(table, *, text: str | None = None, image: str | Path | None = None, audio: str | Path | None = None,
+               config: SearchConfig | None = None, encoders: dict | None = None) -> QueryPlan:
+    """Per-space query vectors (and full-text queries) for a text, image and/or audio query."""
+    config = config or SearchConfig()
+    enc = encoders if isinstance(encoders, Encoders) else Encoders(config, encoders)
+    columns = vector_columns(table)
+    plan = QueryPlan()
+
+    def embed_texts(t: str, source: str) -> None:
+        plan.texts.append(t)
+        for column, dim in columns.items():
+            space = space_of(column)
+            if config.weight(space) == 0:
+                continue
+            e = enc.get(space)
+            if e is None or not hasattr(e, "embed_text"):
+                plan.notes.append(f"{space}: no text encoder configured, not searched for the {source}")
+                continue
+            vec = _check_dim(e.embed_text([t])[0], column, dim, space)
+            plan.vectors.append(VectorQuery(space, column, vec, source))
+
+    if text and text.strip():
+        embed_texts(text, "text")
+    if image is not None:
+        column = next((c for c in columns if space_of(c) == "image_text"), None)
+        if column is None:
+            raise InputError("this database has no image_text vectors (image_vector column); "
+                             "ingest with an image/text model to search by image")
+        e = enc.get("image_text")
+        if e is None or not hasattr(e, "embed_images"):
+            raise InputError("no image/text model is configured for search; set `models.image_text` in the search config")
+        vec = _check_dim(e.embed_images([read_image(image)])[0], column, columns[column], "image_text")
+        plan.vectors.append(VectorQuery("image_text", column, vec, "image"))
+    if audio is not None:
+        column = next((c for c in columns if space_of(c) == "audio"), None)
+        e = enc.get("audio") if column else None
+        if column and e is not None and hasattr(e, "embed_audio"):
+            pcm = read_audio(audio, int(getattr(e, "sample_rate", 48000)))
+            vec = _check_dim(e.embed_audio(pcm, int(getattr(e, "sample_rate", 48000))), column, columns[column], "audio")
+            plan.vectors.append(VectorQuery("audio", column, vec, "audio"))
+        else:
+            plan.notes.append("audio: no audio vectors or no audio encoder; the audio query is searched by its words only")
+        asr = enc.given.get("asr") or enc.model("asr")
+        if asr:
+            words = asr.transcribe_file(audio) if hasattr(asr, "transcribe_file") else transcribe(audio, asr)
+            plan.transcript = words or None
+            if words and words.strip():
+                embed_texts(words, "transcript")
+            else:
+                plan.notes.append("the audio query holds no recognisable speech")
+        elif not plan.vectors:
+            raise InputError("cannot search by audio: no audio encoder and no speech recognizer configured")
+    return plan
