@@ -1,0 +1,400 @@
+"""End-to-end ingest throughput: medialake vs each stage alone vs a naive sequential loop.
+
+Generates (or reuses) a corpus of videos with espeak-ng speech, speech audio files and
+photos, then in one run prints, side by side:
+
+1. the end-to-end wall time of ``medialake.ingest`` with the chosen profile (Ray already up);
+2. each stage alone on the same corpus: decode+chunk only (the plan with every model
+   role switched off), each model role alone on the previous stage's outputs (an actor
+   pool of the role's size and CPUs, timed after its models are loaded), and the LanceDB
+   write alone; then the ratio slowest stage / end to end (goal >= 0.85);
+3. a naive sequential script (a separate process: for each file PyAV decode with the same
+   operator functions, the same model wrappers called directly, one LanceDB add) and
+   the ratio naive / medialake (goal >= 1.7 on 2 cores), checking that both wrote the same
+   segments with the same transcripts;
+4. the peak memory of each (RSS summed over the process tree, sampled every 0.2 s: the
+   driver plus the Ray workers and daemons for the pipeline);
+5. warm-up reported apart: Ray start-up and model load.
+
+Needs Debian's ``espeak-ng`` for the speech. Quick run (about a minute of work)::
+
+    python benchmarks/ingest_bench.py
+
+The issue's size (takes several minutes on 2 cores)::
+
+    python benchmarks/ingest_bench.py --videos 40 --video-seconds 30 --audios 20 --photos 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import resource
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("MEDIALAKE_PROGRESS", "0")
+
+import psutil  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+from _corpus import make_corpus  # noqa: E402
+from medialake.pipelines.config import IngestConfig, RoleConfig, load_config  # noqa: E402
+
+
+class TreeMeter:
+    """Sample a process and all its descendants in a thread: peak summed RSS, CPU seconds.
+
+    CPU seconds (user + system, summed over the tree) hardly depend on what else runs on
+    the machine, so they are the figure to compare when the wall times are noisy.
+    """
+
+    def __init__(self, pid: int | None = None, every: float = 0.2):
+        self.pid, self.every = pid or os.getpid(), every
+        self.peak = 0
+        self.peak_parts: dict[str, int] = {}
+        self._cpu_first: dict[int, float] = {}
+        self._cpu_last: dict[int, float] = {}
+        self._stop = threading.Event()
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self._cpu_last[p] - self._cpu_first.get(p, 0.0) for p in self._cpu_last)
+
+    def sample(self, first: bool = False) -> None:
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root] + root.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return
+        parts = {"driver": 0, "workers": 0, "ray daemons": 0}
+        for p in procs:
+            try:
+                with p.oneshot():
+                    rss = p.memory_info().rss
+                    t = p.cpu_times()
+                    kind = "driver" if p.pid == self.pid else (
+                        "workers" if p.name().startswith("ray::") or "default_worker" in " ".join(p.cmdline())
+                        else "ray daemons")
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            if first:
+                self._cpu_first[p.pid] = t.user + t.system
+            self._cpu_last[p.pid] = t.user + t.system
+            parts[kind] += rss
+        total = sum(parts.values())
+        if total > self.peak:
+            self.peak, self.peak_parts = total, parts
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.sample()
+
+    def __enter__(self) -> "TreeMeter":
+        self.sample(first=True)
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._t.join()
+        self.sample()
+
+
+def roles(cfg: IngestConfig) -> dict[str, RoleConfig]:
+    return {name: getattr(cfg, name) for name in type(cfg).model_fields if isinstance(getattr(cfg, name), RoleConfig)}
+
+
+def without_models(cfg: IngestConfig) -> IngestConfig:
+    """The same config with every model role switched off: the plan is decode+chunk only."""
+    return cfg.model_copy(update={n: r.model_copy(update={"model": None}) for n, r in roles(cfg).items()})
+
+
+def rebatch(tables: list[pa.Table], size: int) -> list[pa.Table]:
+    t = pa.concat_tables([x for x in tables if x.num_rows], promote_options="permissive") if tables else None
+    if t is None or t.num_rows == 0:
+        return []
+    t = t.combine_chunks()
+    return [t.slice(i, size) for i in range(0, t.num_rows, size)]
+
+
+def segment_map(db: str) -> dict[str, str | None]:
+    from medialake.store import Store
+
+    t = Store(db, create=False).table("segments").to_arrow().select(["segment_id", "transcript"])
+    return dict(zip(t.column("segment_id").to_pylist(), t.column("transcript").to_pylist()))
+
+
+# --------------------------------------------------------------------------- stages alone
+
+def role_alone(step, batches: list[pa.Table]) -> tuple[float, float, list[pa.Table]]:
+    """Run one model role as an actor pool of its configured size and CPUs.
+
+    Returns (seconds until every actor has loaded its model, seconds to process all
+    batches once loaded, output batches).
+    """
+    import ray
+    from ray.util import ActorPool
+
+    from medialake.pipelines.ingest import stage_args
+
+    args = stage_args(step)
+
+    @ray.remote
+    class RoleAlone:
+        def __init__(self, cls, kwargs):
+            self.fn = cls(**kwargs)
+
+        def ready(self):
+            return True
+
+        def run(self, batch):
+            return self.fn(batch)
+
+    opts = {"num_cpus": args.get("num_cpus") or 0}
+    if args.get("num_gpus"):
+        opts["num_gpus"] = args["num_gpus"]
+    t0 = time.perf_counter()
+    actors = [RoleAlone.options(name=None, **opts).remote(step.cls, args["fn_constructor_kwargs"])
+              for _ in range(step.role.concurrency)]
+    ray.get([a.ready.remote() for a in actors])
+    load = time.perf_counter() - t0
+    refs = [ray.put(b) for b in batches]
+    t1 = time.perf_counter()
+    outs = list(ActorPool(actors).map(lambda a, r: a.run.remote(r), refs))
+    run = time.perf_counter() - t1
+    for a in actors:
+        ray.kill(a)
+    return load, run, outs
+
+
+def write_alone(batches: list[pa.Table], db: str, version: str) -> float:
+    from medialake.operators.sink import LanceSink
+    from medialake.store import Store
+
+    t0 = time.perf_counter()
+    store = Store(db)
+    sink = LanceSink(store, pipeline_version=version)
+    for b in batches:
+        sink.write(b)
+    sink.close()
+    store.refresh_indexes()
+    return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- naive loop
+
+def naive(corpus: str, db: str, cfg: IngestConfig) -> dict:
+    """The script a user would write without medialake: one file at a time, in one process."""
+    from medialake.operators.decode import decode_file, failed_row, to_stream_table
+    from medialake.operators.scan import scan
+    from medialake.operators.sink import LanceSink
+    from medialake.pipelines.ingest import records_table, stage_args, steps
+    from medialake.store import Store
+
+    import lancedb  # noqa: F401  (library import is start-up, as in the driver of [1])
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    models = []
+    for step in steps(cfg):
+        kwargs = dict(stage_args(step)["fn_constructor_kwargs"])
+        if "cpu_threads" in kwargs:  # one process: give the model every core
+            kwargs["cpu_threads"] = max(int(kwargs["cpu_threads"] or 0), os.cpu_count() or 1)
+        models.append((step.cls(**kwargs), step.role.batch_size))
+    load = time.perf_counter() - t0
+    store = Store(db)
+    sink = LanceSink(store, pipeline_version=cfg.config_hash())
+    for record in records_table(scan(corpus, cfg.extensions)).to_pylist():
+        try:
+            rows = decode_file(record, cfg.decode)
+        except Exception as e:
+            rows = [failed_row(record, e)]
+        table = to_stream_table(rows)
+        for model, bs in models:
+            table = pa.concat_tables([model(table.slice(i, bs)) for i in range(0, table.num_rows, bs)])
+        sink.write(table)
+        sink.flush()  # one LanceDB add per file
+    counts = sink.close()
+    store.refresh_indexes()
+    return {"seconds": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "load_s": load,
+            "segments": counts.segments, "failed": counts.failed}
+
+
+# --------------------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--videos", type=int, default=6)
+    ap.add_argument("--video-seconds", type=float, default=30.0)
+    ap.add_argument("--audios", type=int, default=4)
+    ap.add_argument("--audio-seconds", type=float, default=20.0)
+    ap.add_argument("--photos", type=int, default=20)
+    ap.add_argument("--corpus", help="corpus folder (default: a temp folder named after the sizes; reused)")
+    ap.add_argument("--profile", default="offline")
+    ap.add_argument("--config", help="YAML overrides, as for `medialake ingest --config`")
+    ap.add_argument("--set", action="append", default=[], metavar="ROLE.FIELD=JSON",
+                    help="override one field, e.g. --set asr.concurrency=2 --set 'asr.options={\"cpu_threads\":1}'")
+    ap.add_argument("--num-cpus", type=int, default=None, help="CPUs for the local Ray (default: all)")
+    ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--naive-only", nargs=2, metavar=("CORPUS", "DB"), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+
+    overrides: dict = {}
+    for item in a.set:
+        key, _, val = item.partition("=")
+        sec, _, field = key.partition(".")
+        try:
+            v = json.loads(val)
+        except json.JSONDecodeError:
+            v = val
+        overrides.setdefault(sec, {})[field] = v
+    cfg = load_config(a.config, profile=a.profile, overrides=overrides)
+
+    if a.naive_only:
+        print(json.dumps(naive(a.naive_only[0], a.naive_only[1], cfg)))
+        return 0
+
+    sizes = (a.videos, a.video_seconds, a.audios, a.audio_seconds, a.photos)
+    corpus = a.corpus or os.path.join(tempfile.gettempdir(), "medialake-bench-corpus-" + "-".join(f"{s:g}" for s in sizes))
+    t = time.perf_counter()
+    manifest = make_corpus(corpus, *sizes)
+    print(f"corpus: {a.videos} videos x {a.video_seconds:g} s, {a.audios} audio x {a.audio_seconds:g} s, "
+          f"{a.photos} photos, {manifest['bytes'] / 1e6:.1f} MB at {corpus} ({time.perf_counter() - t:.1f} s)")
+    try:
+        import torch
+
+        gpu = torch.cuda.is_available()
+    except ImportError:
+        gpu = False
+    print(f"machine: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+          f"GPU: {'yes' if gpu else 'none'}; load average {os.getloadavg()[0]:.2f}")
+    print("config:", {n: {"model": r.model, "concurrency": r.concurrency, "num_cpus": r.num_cpus,
+                          "batch_size": r.batch_size, **r.options} for n, r in roles(cfg).items() if r.model},
+          "decode.num_cpus =", cfg.decode.num_cpus)
+
+    import medialake
+    from medialake.operators.scan import scan
+    from medialake.pipelines.ingest import build, steps
+    from medialake.pipelines.runtime import ensure_ray
+
+    work = tempfile.mkdtemp(prefix="medialake-bench-")
+    res: dict = {"corpus": corpus, "sizes": dict(zip(("videos", "video_s", "audios", "audio_s", "photos"), sizes))}
+
+    t = time.perf_counter()
+    import lancedb  # noqa: F401  (library imports are start-up, reported with Ray's)
+
+    from medialake.operators import sink  # noqa: F401
+    res["imports_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ray = ensure_ray(num_cpus=a.num_cpus)
+    res["ray_start_s"] = time.perf_counter() - t
+
+    # 1. end to end
+    db_e2e = os.path.join(work, "e2e.lance")
+    with TreeMeter() as mem:
+        t = time.perf_counter()
+        summary = medialake.ingest(corpus, db_e2e, config=cfg, full=True)
+        res["e2e_s"] = time.perf_counter() - t
+    res["e2e_cpu_s"] = mem.cpu_s
+    res["e2e_peak_rss"] = mem.peak
+    res["e2e_peak_parts"] = mem.peak_parts
+    res["e2e_segments"] = summary.segments
+    print(f"\n[1] medialake ingest ({a.profile}): {res['e2e_s']:.1f} s wall, {res['e2e_cpu_s']:.1f} CPU-s "
+          f"(driver + Ray workers + daemons); {summary.line()}")
+
+    # 2. each stage alone
+    records = scan(corpus, cfg.extensions)
+    cpu: dict[str, float] = {}
+    with TreeMeter() as m:
+        t = time.perf_counter()
+        decoded = list(build(records, without_models(cfg)).iter_batches(batch_size=None, batch_format="pyarrow"))
+        stages = {"decode+chunk": time.perf_counter() - t}
+    cpu["decode+chunk"] = m.cpu_s
+    loads: dict[str, float] = {}
+    batches = decoded
+    for step in steps(cfg):
+        with TreeMeter() as m:  # CPU-s here include the actors' model load
+            load, run, batches = role_alone(step, rebatch(batches, step.role.batch_size))
+        loads[step.name], stages[step.name], cpu[step.name] = load, run, m.cpu_s
+    with TreeMeter() as m:
+        stages["write"] = write_alone(batches, os.path.join(work, "write.lance"), cfg.config_hash())
+    cpu["write"] = m.cpu_s
+    res["stages_s"], res["stages_cpu_s"], res["model_load_s"] = stages, cpu, loads
+    warm = max(loads.values(), default=0.0)
+    slowest = max(stages, key=stages.get)
+    res["ratio_slowest_e2e"] = stages[slowest] / res["e2e_s"]
+    res["ratio_slowest_e2e_warm"] = stages[slowest] / max(res["e2e_s"] - warm, 1e-9)
+    print("[2] each stage alone on the same corpus (model roles: actor pool of the configured size, after load):")
+    n_rows = sum(b.num_rows for b in decoded)
+    for name, s in stages.items():
+        print(f"      {name:<14} {s:7.1f} s wall {cpu[name]:7.1f} CPU-s" + ("   <- slowest" if name == slowest else ""))
+    print(f"      ({n_rows} rows out of decode; sum of stages {sum(stages.values()):.1f} s wall, "
+          f"{sum(cpu.values()):.1f} CPU-s with model loads; CPU-s of roles include their load)")
+    print(f"    slowest / end-to-end = {stages[slowest]:.1f} / {res['e2e_s']:.1f} = {res['ratio_slowest_e2e']:.2f}"
+          f"; with model load ({warm:.1f} s) taken out of end-to-end: {res['ratio_slowest_e2e_warm']:.2f}  (goal >= 0.85)")
+    ray.shutdown()
+
+    # 3. naive loop, in its own process so its memory is its own
+    if not a.skip_naive:
+        db_naive = os.path.join(work, "naive.lance")
+        cmd = [sys.executable, __file__, "--naive-only", corpus, db_naive, "--profile", a.profile]
+        if a.config:
+            cmd += ["--config", a.config]
+        for item in a.set:
+            cmd += ["--set", item]
+        t = time.perf_counter()
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        with TreeMeter(proc.pid) as nmem:
+            out, _ = proc.communicate()
+        wall = time.perf_counter() - t
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode:
+            raise SystemExit(f"naive loop failed with exit code {proc.returncode}")
+        nv = json.loads(out.strip().splitlines()[-1])
+        res["naive"] = {**nv, "process_wall_s": wall, "peak_rss": nmem.peak,
+                        "process_cpu_s": r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime}
+        res["ratio_naive_medialake"] = nv["seconds"] / res["e2e_s"]
+        res["ratio_naive_medialake_warm"] = (nv["seconds"] - nv["load_s"]) / max(res["e2e_s"] - warm, 1e-9)
+        ours, theirs = segment_map(db_e2e), segment_map(db_naive)
+        same_ids = set(ours) == set(theirs)
+        diff = [k for k in ours if k in theirs and (ours[k] or "") != (theirs[k] or "")]
+        res["check"] = {"segments": (len(ours), len(theirs)), "same_ids": same_ids, "transcripts_differ": len(diff)}
+        print(f"[3] naive sequential loop: {nv['seconds']:.1f} s wall (incl. model load {nv['load_s']:.1f} s), "
+              f"{nv['cpu_s']:.1f} CPU-s in the loop, {res['naive']['process_cpu_s']:.1f} CPU-s for the process")
+        print(f"    naive / medialake = {nv['seconds']:.1f} / {res['e2e_s']:.1f} = {res['ratio_naive_medialake']:.2f}x; "
+              f"model load taken out of both: {res['ratio_naive_medialake_warm']:.2f}x  (goal >= 1.7x)")
+        print(f"    check: segments medialake {len(ours)}, naive {len(theirs)}, same ids: {same_ids}, "
+              f"transcripts that differ: {len(diff)} -> {'OK' if same_ids and not diff else 'MISMATCH'}")
+        for k in diff[:3]:
+            print(f"      {k}: medialake {ours[k]!r} / naive {theirs[k]!r}")
+
+    gib = 2**30
+    parts = ", ".join(f"{k} {v / gib:.2f}" for k, v in res["e2e_peak_parts"].items())
+    print(f"[4] peak memory (RSS, process tree): medialake {res['e2e_peak_rss'] / gib:.2f} GiB ({parts})"
+          + (f"; naive {res['naive']['peak_rss'] / gib:.2f} GiB" if "naive" in res else ""))
+    print(f"[5] warm-up: Ray start {res['ray_start_s']:.1f} s and driver imports (lancedb) {res['imports_s']:.1f} s "
+          f"(neither in [1]); model load per role "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in loads.items()) + " (pool start + load; inside [1]"
+          + (f"; naive: {res['naive']['load_s']:.1f} s, inside its figure)" if "naive" in res else ")"))
+    print(f"    load average at the end: {os.getloadavg()[0]:.2f} (the machine is shared: compare ratios, not runs)")
+    if a.json:
+        Path(a.json).write_text(json.dumps(res, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
