@@ -37,6 +37,9 @@ PLACES = ["before sunrise", "near the station", "after the storm", "at the marke
           "on the roof", "during lunch", "by the river", "at midnight", "in the garden"]
 
 
+CORPUS_VERSION = 2  # bump when the generated media change
+
+
 def require_espeak() -> str:
     exe = shutil.which("espeak-ng")
     if exe is None:
@@ -62,13 +65,21 @@ def speak(text: str, sr: int = 22050) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32)
 
 
-def speech_track(seconds: float, first: int, sr: int = 22050) -> tuple[np.ndarray, list[str]]:
-    """``seconds`` of audio: sentences from index ``first`` on, separated by short pauses."""
+def speech_track(seconds: float, first: int, sr: int = 22050, window_s: float = 10.0) -> tuple[np.ndarray, list[str]]:
+    """``seconds`` of audio: sentences from index ``first`` on, separated by short pauses.
+
+    No sentence straddles a multiple of ``window_s`` (medialake's default window), so
+    each window holds whole sentences and Whisper has no cut word to guess at: the
+    transcripts of two runs can then be compared exactly.
+    """
     total = int(seconds * sr)
+    win = int(window_s * sr)
     out = np.zeros(total, dtype=np.float32)
     pos, i, said = int(0.5 * sr), first, []
     while True:
         pcm = speak(sentence(i), sr)
+        if len(pcm) < win - int(0.6 * sr) and pos // win != (pos + len(pcm) + int(0.2 * sr)) // win:
+            pos = (pos // win + 1) * win + int(0.3 * sr)  # start after the window boundary
         if pos + len(pcm) > total - int(0.3 * sr):
             break
         out[pos:pos + len(pcm)] = pcm * 0.8
@@ -163,7 +174,7 @@ def make_corpus(root: str | Path, videos: int = 4, video_seconds: float = 20.0, 
     manifest_path = root / "corpus.json"
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("params") == params:
+        if manifest.get("params") == params and manifest.get("version") == CORPUS_VERSION:
             return manifest
         shutil.rmtree(root)
     require_espeak()
@@ -175,7 +186,7 @@ def make_corpus(root: str | Path, videos: int = 4, video_seconds: float = 20.0, 
     jobs += [("image", root / "images" / f"photo_{i:03d}.jpg", 0, i) for i in range(photos)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         spoken = dict(pool.map(_job, [(k, str(p), s, i) for k, p, s, i in jobs]))
-    manifest = {"params": params, "spoken": spoken,
+    manifest = {"params": params, "version": CORPUS_VERSION, "spoken": spoken,
                 "bytes": sum(os.path.getsize(p) for p in spoken)}
     manifest_path.write_text(json.dumps(manifest, indent=1))
     return manifest
