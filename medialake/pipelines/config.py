@@ -107,7 +107,7 @@ class IngestConfig(_Frozen):
 
     profile: str = "offline"
     decode: DecodeConfig = DecodeConfig()
-    asr: RoleConfig = RoleConfig(model="whisper-tiny.en", batch_size=4, num_cpus=1.0, options={"compute_type": "int8", "cpu_threads": 2})
+    asr: RoleConfig = RoleConfig(model="whisper-tiny.en", batch_size=2, concurrency=2, num_cpus=0.5, options={"compute_type": "int8", "cpu_threads": 1})
     text: RoleConfig = RoleConfig(model="all-MiniLM-L6-v2", batch_size=32, num_cpus=0.25)
     retries: RetryConfig = RetryConfig()
     commit_every: int = Field(256, ge=1, description="segments buffered by the sink before each write")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from medialake.errors import ConfigError
+
 
 def ensure_ray(address: str | None = None, num_cpus: int | None = None):
     """Join the Ray cluster at ``address`` ('auto', 'ray://host:port'), or start a local one.
@@ -37,4 +39,39 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
                  logging_level="WARNING")
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = os.environ.get("MEDIALAKE_PROGRESS", "1") != "0"
+    tune_data_context(ctx)
     return ray
+
+
+#: Ray Data settings chosen with ``benchmarks/ingest_bench.py`` (README, "Tuning").
+#: Each can be overridden per run with an environment variable of the same name in
+#: upper case prefixed by ``MEDIALAKE_``, e.g. ``MEDIALAKE_MAX_TASKS_IN_FLIGHT_PER_ACTOR=4``.
+DATA_CONTEXT_DEFAULTS: dict[str, int] = {
+    # A model task runs for seconds (a Whisper window); with Ray's default of 4 batches
+    # queued per actor, the last batches pile up behind one actor while the others idle.
+    # 2 keeps one batch prefetched and spreads the tail over the pool.
+    "max_tasks_in_flight_per_actor": 2,
+    # Segment rows carry 10 s of float32 PCM (640 KB); one long file's segments would make
+    # one block of hundreds of MB. Smaller blocks move sooner and balance across actors.
+    "target_max_block_size": 16 * 1024 * 1024,
+}
+
+
+def tune_data_context(ctx=None):
+    """Apply :data:`DATA_CONTEXT_DEFAULTS` (and ``MEDIALAKE_*`` overrides) to the current DataContext."""
+    if ctx is None:
+        import ray.data
+
+        ctx = ray.data.DataContext.get_current()
+    for name, default in DATA_CONTEXT_DEFAULTS.items():
+        var = "MEDIALAKE_" + name.upper()
+        raw = os.environ.get(var)
+        try:
+            value = default if raw is None else type(default)(float(raw))
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not a number; unset it or give a number like {default}") from None
+        setattr(ctx, name, value)
+    # Without progress bars, also drop the plan banner Ray prints at each execution start.
+    if not ctx.enable_progress_bars:
+        ctx.print_on_execution_start = False
+    return ctx

@@ -1,0 +1,77 @@
+"""Meter a process tree: peak summed RSS and CPU seconds, sampled in a thread (psutil)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import psutil
+
+
+class TreeMeter:
+    """Sample a process and all its descendants in a thread: peak summed RSS, CPU seconds.
+
+    CPU seconds (user + system, summed over the tree) hardly depend on what else runs on
+    the machine, so they are the figure to compare when the wall times are noisy.
+    """
+
+    def __init__(self, pid: int | None = None, every: float = 0.2):
+        self.pid, self.every = pid or os.getpid(), every
+        self.peak = 0
+        self.peak_parts: dict[str, int] = {}
+        self._cpu_first: dict[int, float] = {}
+        self._cpu_last: dict[int, float] = {}
+        self._kind: dict[int, str] = {}
+        self._stop = threading.Event()
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.cpu_parts.values())
+
+    @property
+    def cpu_parts(self) -> dict[str, float]:
+        parts = {"driver": 0.0, "workers": 0.0, "ray daemons": 0.0}
+        for p, last in self._cpu_last.items():
+            parts[self._kind[p]] += last - self._cpu_first.get(p, 0.0)
+        return parts
+
+    def sample(self, first: bool = False) -> None:
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root] + root.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return
+        parts = {"driver": 0, "workers": 0, "ray daemons": 0}
+        for p in procs:
+            try:
+                with p.oneshot():
+                    rss = p.memory_info().rss
+                    t = p.cpu_times()
+                    kind = "driver" if p.pid == self.pid else (
+                        "workers" if p.name().startswith("ray::") or "default_worker" in " ".join(p.cmdline())
+                        else "ray daemons")
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            if first:
+                self._cpu_first[p.pid] = t.user + t.system
+            self._cpu_last[p.pid] = t.user + t.system
+            self._kind[p.pid] = kind
+            parts[kind] += rss
+        total = sum(parts.values())
+        if total > self.peak:
+            self.peak, self.peak_parts = total, parts
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.sample()
+
+    def __enter__(self) -> "TreeMeter":
+        self.sample(first=True)
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._t.join()
+        self.sample()
