@@ -66,6 +66,9 @@ def ingest(
     version = cfg.config_hash()
     records = scan(str(source), cfg.extensions)
     store = Store(str(db))
+    from medialake.pipelines.ingest import vector_dims
+
+    store.ensure_vector_columns(vector_dims(cfg))  # image/audio vector columns, widths from the models
     prev = {r["asset_id"]: r for r in store.assets(["asset_id", "size", "mtime", "status", "pipeline_version"]).to_pylist()}
     todo = [r for r in records if full or not _unchanged(r, prev.get(r.asset_id), version)]
     skipped = len(records) - len(todo)
@@ -79,6 +82,9 @@ def ingest(
         for batch in build(todo, cfg).iter_batches(batch_size=None, batch_format="pyarrow"):
             sink.write(batch)
         counts = sink.close()
+        from medialake.pipelines.summaries import summarize_assets
+
+        summarize_assets(store, [r.asset_id for r in todo], cfg)  # one summary per asset, on the driver
     summary = IngestSummary(
         seen=len(records),
         ingested=counts.done if counts else 0,
