@@ -76,6 +76,30 @@ def _with_punctuation(text: str, spans: list[tuple[int, int]]) -> list[tuple[int
     return out
 
 
+def merge_lines(pieces: list[OcrLine]) -> list[OcrLine]:
+    """Join detector boxes that sit on one text line (vertical centres inside each other's
+    extent) into reading lines, top to bottom, left to right; confidence is the lowest."""
+    rows: list[list[OcrLine]] = []
+    for p in sorted(pieces, key=lambda l: (l.box[1] + l.box[3]) / 2):
+        centre = (p.box[1] + p.box[3]) / 2
+        row = rows[-1] if rows else None
+        if row is not None:
+            top = min(r.box[1] for r in row)
+            bottom = max(r.box[3] for r in row)
+            row_centre = (top + bottom) / 2
+            if top <= centre <= bottom and p.box[1] <= row_centre <= p.box[3]:
+                row.append(p)
+                continue
+        rows.append([p])
+    out = []
+    for row in rows:
+        row.sort(key=lambda l: l.box[0])
+        box = (min(r.box[0] for r in row), min(r.box[1] for r in row), max(r.box[2] for r in row), max(r.box[3] for r in row))
+        out.append(OcrLine(" ".join(r.text for r in row), box, min(r.confidence for r in row),
+                           [w for r in row for w in r.words]))
+    return out
+
+
 class TextRecognizer:
     """rapidocr's PP-OCRv4 detector + recogniser, loaded once per process."""
 
@@ -115,8 +139,7 @@ class TextRecognizer:
                         wb = _bounds(char_boxes[offset : offset + n])
                 words.append((text[a:b], wb))
             lines.append(OcrLine(" ".join(w for w, _ in words), _bounds(box), score, words))
-        lines.sort(key=lambda l: (round(l.box[1] / 10), l.box[0]))
-        return lines
+        return merge_lines(lines)
 
     def text(self, image: Image.Image) -> str | None:
         lines = self.read(image)

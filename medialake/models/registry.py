@@ -81,7 +81,7 @@ def resolve(name: str) -> str:
 
 
 _cache: dict[tuple, Any] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a factory may load a shared model itself
 
 
 def cached(key: tuple, factory: Callable[[], Any]) -> Any:

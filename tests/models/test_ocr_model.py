@@ -13,7 +13,7 @@ def font(size):
     return ImageFont.truetype(found[0], size) if found else ImageFont.load_default(size=size)
 
 
-def rendered(lines, size=(560, 170)) -> Image.Image:
+def rendered(lines, size=(640, 170)) -> Image.Image:
     img = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(img)
     for i, text in enumerate(lines):
