@@ -208,3 +208,23 @@ def check_version(sch: pa.Schema, where: str = "table") -> int | None:
             f"upgrade medialake (pip install -U medialake)"
         )
     return v
+
+#: Vector columns whose width depends on the model that fills them (a role with no model
+#: leaves them out of a new table, or null in an existing one): column -> config role.
+MODEL_VECTOR_COLUMNS = {"image_vector": "image_text", "audio_vector": "audio"}
+
+
+def vector_fields(dims: dict[str, int]) -> list[pa.Field]:
+    """Nullable vector fields for ``{"image_vector": 512, ...}`` (unknown names rejected)."""
+    unknown = sorted(set(dims) - set(MODEL_VECTOR_COLUMNS) - {"text_vector"})
+    if unknown:
+        raise ValueError(f"vector columns {unknown} are not known; use {sorted(MODEL_VECTOR_COLUMNS)}")
+    return [pa.field(name, vector_type(int(dim)), nullable=True) for name, dim in sorted(dims.items())]
+
+
+def segments_schema_with(dims: dict[str, int], text_dim: int = TEXT_DIM) -> pa.Schema:
+    """The segments schema plus one nullable vector column per entry of ``dims``."""
+    base = segments_schema(text_dim)
+    for f in vector_fields({k: v for k, v in dims.items() if k != "text_vector"}):
+        base = base.append(f)
+    return base.with_metadata(segments_schema(text_dim).metadata)

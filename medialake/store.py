@@ -68,7 +68,27 @@ class Store:
 
     def add(self, name: str, table: pa.Table) -> None:
         if table.num_rows:
-            self.table(name).add(schema.conform(table, TABLES[name]))
+            target = self.table(name).schema if name == "segments" else TABLES[name]
+            self.table(name).add(schema.conform(table, target.with_metadata(TABLES[name].metadata)))
+
+    def ensure_vector_columns(self, dims: dict[str, int]) -> None:
+        """Add the nullable vector columns in ``dims`` (``{"image_vector": 512}``) to
+        ``segments`` where missing; a column that exists with another width is an error."""
+        from medialake.errors import ConfigError
+
+        seg = self.table("segments")
+        have = {f.name: f.type for f in seg.schema}
+        missing = []
+        for field in schema.vector_fields(dims):
+            if field.name not in have:
+                missing.append(field)
+            elif have[field.name] != field.type:
+                raise ConfigError(
+                    f"segments.{field.name} in {self.uri!r} holds {have[field.name]} but the configured model "
+                    f"gives {field.type}; use the model the database was built with, or a new --db")
+        if missing:
+            seg.add_columns(pa.schema(missing))
+            self._tables.pop("segments", None)
 
     def upsert_assets(self, rows: pa.Table) -> None:
         if rows.num_rows == 0:

@@ -92,6 +92,9 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
     fs, root_path, prefix = resolve_source(str(source))
     records = scan(str(source), cfg.extensions)
     store = Store(str(db))
+    from medialake.pipelines.ingest import vector_dims
+
+    store.ensure_vector_columns(vector_dims(cfg))  # image/audio vector columns, widths from the models
     store.remove_uncommitted()  # leftovers of a crashed run: segments of assets not done
     prev = store.assets().to_pylist()
     plan = diff(records, prev, root=prefix + root_path, config_hash=version, model_versions=models,
@@ -126,6 +129,9 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
             sink.write(batch)
         counts = sink.close()
         store.remove_uncommitted([w.asset_id for w in plan.todo])  # segments of assets that failed midway
+        from medialake.pipelines.summaries import summarize_assets
+
+        summarize_assets(store, [w.asset_id for w in plan.todo], cfg)  # one summary per asset, on the driver
     summary = IngestSummary(
         seen=len(records),
         ingested=counts.done if counts else 0,

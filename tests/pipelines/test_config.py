@@ -7,7 +7,10 @@ from medialake.pipelines.config import IngestConfig, load_config
 def test_defaults_are_the_offline_profile():
     cfg = load_config()
     assert cfg.profile == "offline"
-    assert cfg.asr.model == "whisper-tiny.en" and cfg.text.model == "all-MiniLM-L6-v2"
+    assert cfg.asr.model == "whisper-base" and cfg.text.model == "all-MiniLM-L6-v2"
+    assert cfg.asr.options["vad_filter"] is True
+    assert cfg.ocr.model == "rapidocr" and cfg.summarizer.model == "extractive"
+    assert cfg.image_text.model is None and cfg.audio.model is None and cfg.captioner.model is None
     assert cfg.decode.window_s == 10.0 and cfg.decode.sample_rate == 16000
 
 
@@ -53,3 +56,18 @@ def test_config_hash_tracks_what_changes_outputs():
     assert a.config_hash() != load_config(overrides={"decode": {"window_s": 5}}).config_hash()
     # pool sizing does not change results, so it does not change the hash
     assert a.config_hash() == load_config(overrides={"asr": {"concurrency": 3}}).config_hash()
+
+
+def test_fast_and_gpu_profiles():
+    fast = load_config(profile="fast")
+    assert fast.asr.model == "whisper-tiny.en" and fast.asr.options["compute_type"] == "int8"
+    gpu = load_config(profile="gpu")
+    assert gpu.asr.options["backend"] == "transformers" and gpu.captioner.model and gpu.audio.model
+    roles = [gpu.asr, gpu.text, gpu.image_text, gpu.audio, gpu.captioner]
+    assert all(r.num_gpus > 0 for r in roles) and sum(r.num_gpus for r in roles) <= 1.0
+
+
+def test_every_role_changes_the_hash():
+    base = IngestConfig().config_hash()
+    for role in ("image_text", "audio", "captioner", "ocr", "summarizer"):
+        assert load_config(overrides={role: {"model": "x"}}).config_hash() != base, role

@@ -1,0 +1,160 @@
+"""Text in pictures (``ocr`` role): rapidocr-onnxruntime (PP-OCRv4 in the wheel).
+
+``TextRecognizer().read(image)`` -> list of :class:`OcrLine` (text, box, confidence, and
+the words with their own boxes). PP-OCRv4's recogniser often drops the spaces between
+English words ("QUARTERLYBUDGETREVIEW"); each line is split back into words with
+``wordninja`` (a word-frequency model that keeps the original letters and case), and each
+word's box is the union of the recogniser's character boxes, so "budget" is searchable.
+Lines below ``min_confidence`` are dropped. ``TextReader`` is the batch callable the
+pipeline runs as an actor: it fills ``ocr_text`` for rows with a picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+from PIL import Image
+
+from medialake.errors import ModelError
+from medialake.models.frames import segment_images
+from medialake.models.registry import cached
+from medialake.models.text import _set
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the input picture
+
+
+@dataclass
+class OcrLine:
+    text: str
+    box: Box
+    confidence: float
+    words: list[tuple[str, Box]] = field(default_factory=list)
+
+
+def _bounds(points) -> Box:
+    a = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+    return (float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 0].max()), float(a[:, 1].max()))
+
+
+def split_words(text: str) -> list[tuple[int, int]]:
+    """Character spans ``[start, end)`` of the words in ``text``, spaces recovered.
+
+    >>> t = "QUARTERLYBUDGETREVIEW on Tuesday"
+    >>> [t[a:b] for a, b in split_words(t)]
+    ['QUARTERLY', 'BUDGET', 'REVIEW', 'on', 'Tuesday']
+    """
+    import wordninja
+
+    spans: list[tuple[int, int]] = []
+    i = 0
+    for token in text.split(" "):
+        if token:
+            pieces = wordninja.split(token) if any(c.isalpha() for c in token) else [token]
+            sub, pos = [], 0
+            for piece in pieces:
+                at = token.find(piece, pos)
+                if at < 0:
+                    sub = []
+                    break
+                sub.append((i + at, i + at + len(piece)))
+                pos = at + len(piece)
+            spans.extend(sub or [(i, i + len(token))])
+        i += len(token) + 1
+    return spans
+
+
+def _with_punctuation(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Extend each span to swallow punctuation up to the next span, so nothing is lost."""
+    out = []
+    for k, (a, b) in enumerate(spans):
+        nxt = spans[k + 1][0] if k + 1 < len(spans) else len(text)
+        while b < nxt and text[b] != " ":
+            b += 1
+        out.append((a, b))
+    return out
+
+
+def merge_lines(pieces: list[OcrLine]) -> list[OcrLine]:
+    """Join detector boxes that sit on one text line (vertical centres inside each other's
+    extent) into reading lines, top to bottom, left to right; confidence is the lowest."""
+    rows: list[list[OcrLine]] = []
+    for p in sorted(pieces, key=lambda l: (l.box[1] + l.box[3]) / 2):
+        centre = (p.box[1] + p.box[3]) / 2
+        row = rows[-1] if rows else None
+        if row is not None:
+            top = min(r.box[1] for r in row)
+            bottom = max(r.box[3] for r in row)
+            row_centre = (top + bottom) / 2
+            if top <= centre <= bottom and p.box[1] <= row_centre <= p.box[3]:
+                row.append(p)
+                continue
+        rows.append([p])
+    out = []
+    for row in rows:
+        row.sort(key=lambda l: l.box[0])
+        box = (min(r.box[0] for r in row), min(r.box[1] for r in row), max(r.box[2] for r in row), max(r.box[3] for r in row))
+        out.append(OcrLine(" ".join(r.text for r in row), box, min(r.confidence for r in row),
+                           [w for r in row for w in r.words]))
+    return out
+
+
+class TextRecognizer:
+    """rapidocr's PP-OCRv4 detector + recogniser, loaded once per process."""
+
+    def __init__(self, min_confidence: float = 0.6, threads: int = 0):
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+        except ImportError as e:
+            raise ModelError("the ocr role needs `pip install rapidocr-onnxruntime==1.4.4`") from e
+        kw = {"intra_op_num_threads": threads} if threads else {}
+        self.engine = RapidOCR(**kw)
+        self.min_confidence = min_confidence
+
+    @classmethod
+    def shared(cls, min_confidence: float = 0.6, threads: int = 0) -> "TextRecognizer":
+        return cached(("ocr", "rapidocr", min_confidence, threads), lambda: cls(min_confidence, threads))
+
+    def read(self, image: Image.Image) -> list[OcrLine]:
+        """The lines of text in ``image``, top to bottom, each split into words."""
+        arr = np.asarray(image.convert("RGB"))[:, :, ::-1]  # rapidocr expects BGR like OpenCV
+        result, _ = self.engine(np.ascontiguousarray(arr), return_word_box=True)
+        lines = []
+        for item in result or []:
+            box, text, score = item[0], str(item[1]), float(item[2])
+            if score < self.min_confidence or not text.strip():
+                continue
+            char_boxes = item[3] if len(item) > 3 else None
+            chars = item[4] if len(item) > 4 else None
+            spans = _with_punctuation(text, split_words(text))
+            words = []
+            for a, b in spans:
+                wb = _bounds(box)
+                # character boxes line up with the text when the recogniser returned one per char
+                if char_boxes and chars and len(chars) == len(text.replace(" ", "")):
+                    offset = len(text[:a].replace(" ", ""))
+                    n = len(text[a:b].replace(" ", ""))
+                    if n:
+                        wb = _bounds(char_boxes[offset : offset + n])
+                words.append((text[a:b], wb))
+            lines.append(OcrLine(" ".join(w for w, _ in words), _bounds(box), score, words))
+        return merge_lines(lines)
+
+    def text(self, image: Image.Image) -> str | None:
+        lines = self.read(image)
+        return "\n".join(l.text for l in lines) if lines else None
+
+
+class TextReader:
+    """Batch callable: the segment's picture -> ``ocr_text`` (null where nothing is read)."""
+
+    def __init__(self, model: str = "rapidocr", device: str = "auto", batch_size: int = 8,
+                 min_confidence: float = 0.6, threads: int = 0, **_: object):
+        if model != "rapidocr":
+            raise ModelError(f"ocr model {model!r} is unknown; the ocr role supports 'rapidocr'")
+        self.ocr = TextRecognizer.shared(min_confidence, threads)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        texts = [self.ocr.text(im) if im is not None else None for im in segment_images(batch)]
+        return _set(batch, "ocr_text", pa.array(texts, type=pa.string()))

@@ -1,0 +1,46 @@
+import io
+
+import pyarrow as pa
+import pytest
+import torch
+from PIL import Image
+
+from medialake.errors import ModelError
+from medialake.models.captioner import AssembledCaptioner, Captioner, HFCaptioner, ImageCaptioner, _projector_module
+
+PICS = [Image.new("RGB", (64, 48), (200, 30, 30)), Image.new("RGB", (40, 60), (20, 40, 220))]
+
+
+@pytest.mark.parametrize("kind,klass", [("assembly", AssembledCaptioner), ("llava", HFCaptioner)])
+def test_both_captioner_forms_generate_deterministic_non_empty_captions(tiny, kind, klass):
+    cap = Captioner.shared(str(tiny[kind]), "cpu", max_new_tokens=6)
+    assert isinstance(cap, klass)
+    out = cap.caption(PICS)
+    assert len(out) == 2 and all(isinstance(c, str) and c for c in out)
+    assert cap.caption(PICS) == out
+
+
+def test_assembly_wires_projected_image_features_before_the_prompt(tiny):
+    cap = Captioner.shared(str(tiny["assembly"]), "cpu", max_new_tokens=6)
+    tokens = cap._image_tokens(PICS[:1])
+    # 32 px picture, 8 px patches: 16 patch tokens (CLS dropped), projected to the LM's width
+    assert tokens.shape == (1, 16, cap.lm.get_input_embeddings().weight.shape[1])
+    assert tokens.dtype == torch.float32
+
+
+def test_projector_loads_linear_and_mlp_and_names_missing_keys():
+    lin = _projector_module({"linear_1.weight": torch.ones(4, 3), "linear_1.bias": torch.zeros(4)})
+    assert lin(torch.ones(1, 3)).tolist() == [[3.0] * 4]
+    mlp = _projector_module({"linear_1.weight": torch.ones(5, 3), "linear_2.weight": torch.ones(4, 5)})
+    assert len(mlp) == 3 and mlp(torch.ones(2, 3)).shape == (2, 4)
+    with pytest.raises(ModelError, match="linear_1.weight"):
+        _projector_module({"w": torch.ones(1)})
+
+
+def test_image_captioner_fills_caption_column(tiny):
+    buf = io.BytesIO()
+    PICS[0].save(buf, format="JPEG")
+    batch = pa.table({"thumbnail": pa.array([buf.getvalue(), None], pa.binary())})
+    out = ImageCaptioner(model=str(tiny["assembly"]), device="cpu", max_new_tokens=6)(batch)
+    caps = out.column("caption").to_pylist()
+    assert isinstance(caps[0], str) and caps[0] and caps[1] is None
