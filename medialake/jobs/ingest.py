@@ -39,6 +39,15 @@ class IngestSummary:
         return asdict(self)
 
 
+def _hash_or_marker(content_hash, fs, record) -> str:
+    """The content hash of a file, or a per-uri marker when it cannot be read (a dangling
+    link, no permission): the file then goes on to decode, which records why it failed."""
+    try:
+        return content_hash(fs, record.path)
+    except OSError:
+        return f"unreadable:{record.uri}"
+
+
 def ingest(
     source: str | Path,
     db: str | Path,
@@ -98,7 +107,7 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
     store.remove_uncommitted()  # leftovers of a crashed run: segments of assets not done
     prev = store.assets().to_pylist()
     plan = diff(records, prev, root=prefix + root_path, config_hash=version, model_versions=models,
-                full=full, hasher=lambda r: content_hash(fs, r.path))
+                full=full, hasher=lambda r: _hash_or_marker(content_hash, fs, r))
     now = datetime.now(timezone.utc)
 
     # 1. moves, duplicates, refreshed metadata: rewrite asset rows, no model work

@@ -47,6 +47,7 @@ class LanceSink:
         self.ready: list[dict] = []
         self.counts = SinkCounts()
         self.expected: dict[str, dict] = {}  # asset id -> closing marker row (streamed assets)
+        self.reported_failed: set[str] = set()  # failed assets already written as failed rows
 
     def write(self, batch: pa.Table) -> None:
         if self.failed_ids:
@@ -97,8 +98,9 @@ class LanceSink:
     def _finish(self, row: dict, error: str | None) -> None:
         row = dict(row)
         if error:  # one failed row fails its asset, once; its other segments are never committed
-            if row["asset_id"] in self.failed_ids:
+            if row["asset_id"] in self.reported_failed:
                 return
+            self.reported_failed.add(row["asset_id"])
             self.failed_ids.add(row["asset_id"])
             self.asset_rows.pop(row["asset_id"], None)
             self.seen.pop(row["asset_id"], None)
