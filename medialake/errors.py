@@ -31,3 +31,7 @@ class DecodeTimeout(DecodeError):
 
 class LockedError(MedialakeError):
     """Another ingest holds the database: the message names its owner and what to do."""
+
+
+class NotConfiguredError(InputError):
+    """A query needs a model role (or vector space) that this database or config lacks."""

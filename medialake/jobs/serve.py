@@ -29,7 +29,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from medialake.errors import InputError, MedialakeError, ModelError
+from medialake.errors import NotConfiguredError, InputError, MedialakeError, ModelError
 from medialake.jobs.serve_media import mime_type, resolve_media, sniff_upload, valid_id
 from medialake.jobs.serve_search import Filters, RoleNotConfigured, run_search
 from medialake.store import Store, sql_str
@@ -129,7 +129,7 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
 
     @app.exception_handler(MedialakeError)
     async def medialake_error(request: Request, exc: MedialakeError):
-        status = 503 if isinstance(exc, ModelError) else 422 if isinstance(exc, RoleNotConfigured) else 400
+        status = 503 if isinstance(exc, ModelError) else 422 if isinstance(exc, (RoleNotConfigured, NotConfiguredError)) else 400
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     @app.get("/", include_in_schema=False)

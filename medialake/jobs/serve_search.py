@@ -135,4 +135,6 @@ def run_search(db: str, q: str | None, filters: Filters, limit: int,
     kwargs, post = plan(search, filters, query_files or {})
     fetch = min(max(limit * OVERFETCH, 50), MAX_FETCH) if post else limit
     moments = search(q, db, limit=fetch, **kwargs)
+    for m in moments:  # JPEG bytes stay out of JSON, as in the CLI's --json; the page asks /thumbnail
+        m.pop("thumbnail", None)
     return post_filter(db, moments, post)[:limit]

@@ -173,14 +173,15 @@ def diff(
     pool.extend(r for u, r in scanned.items() if u not in claimed)
     pool.sort(key=lambda r: r.uri)
 
-    by_hash: dict[str, str] = {}
+    # same bytes under the same media type: one asset (a misnamed copy is decoded on its own)
+    by_hash: dict[tuple[str, str], str] = {}
     for a in assets:
         if a["status"] == "done" and a.get("content_hash") and a["asset_id"] not in reprocess:
-            by_hash.setdefault(a["content_hash"], a["asset_id"])
+            by_hash.setdefault((a["content_hash"], a.get("media_type")), a["asset_id"])
     new_rows: dict[str, Work] = {}
     for r in pool:
         hv = h(r)
-        target = by_hash.get(hv)
+        target = by_hash.get((hv, r.media_type)) or by_hash.get((hv, None))
         if target is not None:
             outcome = "moved" if lost.get(target) or not kept.get(target) else "duplicate"
             kept.setdefault(target, []).append(location(r))
@@ -191,7 +192,7 @@ def diff(
         if aid in used_ids:
             aid = asset_id_for(f"{r.uri}#{hv}")
         used_ids.add(aid)
-        by_hash[hv] = aid
+        by_hash[(hv, r.media_type)] = aid
         kept[aid] = [location(r)]
         new_rows[aid] = _work(r, aid, "new", hv)
         plan.counts["new"] += 1

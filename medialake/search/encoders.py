@@ -138,20 +138,18 @@ def default_models() -> dict[str, str | None]:
 
 def read_image(path: str | Path):
     """Decode an image file for a query, upright (EXIF applied), as a PIL image."""
-    from medialake.operators.image import apply_exif, decode_image
-    from medialake.operators.probe import open_container
+    from medialake.operators.image import decode_image_file
 
     p = Path(path)
     if not p.is_file():
         raise InputError(f"query image {str(path)!r} does not exist; pass the path of an image file")
     try:
-        with open_container(str(p)) as c:
-            img = decode_image(c, max_pixels=200_000_000)
+        frames, _ = decode_image_file(str(p), max_pixels=200_000_000)  # upright: EXIF applied
     except InputError:
         raise
     except Exception as e:
         raise InputError(f"query image {str(path)!r} cannot be decoded ({e}); pass a JPEG, PNG or WebP file") from e
-    return apply_exif(img, p.read_bytes()[: 1 << 20])
+    return frames[0]
 
 
 def read_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:

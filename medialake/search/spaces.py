@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medialake.errors import InputError, ModelError
+from medialake.errors import InputError, ModelError, NotConfiguredError
 from medialake.search.config import SearchConfig
 from medialake.search.encoders import default_models, load_encoder, read_audio, read_image
 from medialake.store import vector_columns
@@ -118,11 +118,11 @@ def plan_query(table, *, text: str | None = None, image: str | Path | None = Non
     if image is not None:
         column = next((c for c in columns if space_of(c) == "image_text"), None)
         if column is None:
-            raise InputError("this database has no image_text vectors (image_vector column); "
+            raise NotConfiguredError("this database has no image_text vectors (image_vector column); "
                              "ingest with an image/text model to search by image")
         e = enc.get("image_text")
         if e is None or not hasattr(e, "embed_images"):
-            raise InputError("no image/text model is configured for search; set `models.image_text` in the search config")
+            raise NotConfiguredError("no image/text model is configured for search; set `models.image_text` in the search config")
         vec = _check_dim(e.embed_images([read_image(image)])[0], column, columns[column], "image_text")
         plan.vectors.append(VectorQuery("image_text", column, vec, "image"))
     if audio is not None:
@@ -143,5 +143,5 @@ def plan_query(table, *, text: str | None = None, image: str | Path | None = Non
             else:
                 plan.notes.append("the audio query holds no recognisable speech")
         elif not plan.vectors:
-            raise InputError("cannot search by audio: no audio encoder and no speech recognizer configured")
+            raise NotConfiguredError("cannot search by audio: no audio encoder and no speech recognizer configured")
     return plan
