@@ -19,8 +19,7 @@ def ingested(tmp_path_factory, samples, ray_local):
     shutil.copytree(samples, src, dirs_exist_ok=True)
     make_corrupt(src / "video" / "broken.mp4")
     db = str(tmp_path_factory.mktemp("db") / "lake.lance")
-    # The fast profile (Whisper tiny.en): on these espeak-ng voices Whisper base (the offline
-    # default, better on real speech) mishears "budget" in the 10 s window (issue 4 report).
+    # The fast profile: the offline default without OCR (nothing here has text in pictures).
     summary = medialake.ingest(src, db, profile="fast")
     return src, db, summary
 

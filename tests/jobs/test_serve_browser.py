@@ -50,7 +50,8 @@ def base_url(lake):
 def test_api_over_a_real_ingest(lake):
     with TestClient(create_app(lake.db)) as c:
         moments = c.get("/api/search", params={"q": "quarterly budget review", "limit": 3}).json()
-        assert moments == search("quarterly budget review", lake.db, limit=3)
+        direct = search("quarterly budget review", lake.db, limit=3)
+        assert moments == [{k: v for k, v in m.items() if k != "thumbnail"} for m in direct]
         top = moments[0]
         assert top["asset_uri"].endswith("cockatoo_budget.mp4") and top["start_s"] <= 10.2 <= top["end_s"]
         asset = c.get(f"/api/assets/{top['asset_id']}").json()
@@ -109,7 +110,8 @@ def test_type_a_query_click_the_video_and_it_plays_from_the_moment(lake, base_ur
             page.wait_for_function("!['', 'Searching…'].includes(document.querySelector('#status').textContent)",
                                    timeout=30_000)
             status = page.inner_text("#status")
-            assert "moment" in status or "searching by image is not configured" in status, status
+            # no image/text model in the offline profile: the page shows why instead of results
+            assert "moment" in status or "no image_text vectors" in status or "not configured" in status, status
             assert "chelsea.jpg" in page.inner_text("#drop")
             page.screenshot(path=str(tmp_path / "upload.png"))
             assert not errors, errors
