@@ -188,6 +188,20 @@ def _explain(err: ValidationError, origin: str) -> ConfigError:
     )
 
 
+def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """The mapping held by the YAML file at ``path``; a clear :class:`ConfigError` otherwise."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{what} {p} does not exist; pass the path of a YAML file")
+    try:
+        loaded = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{what} {p} is not valid YAML: {e}") from e
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{what} {p} must hold a mapping of fields, not {type(loaded).__name__}")
+    return loaded
+
+
 def load_config(
     path: str | Path | None = None,
     profile: str | None = None,
@@ -200,17 +214,8 @@ def load_config(
     data: dict[str, Any] = {}
     origin = "defaults"
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file {p} does not exist; pass the path of a YAML file")
-        try:
-            loaded = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"config file {p} is not valid YAML: {e}") from e
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"config file {p} must hold a mapping of fields, not {type(loaded).__name__}")
-        data = loaded
-        origin = str(p)
+        data = read_yaml_mapping(path, "config file")
+        origin = str(path)
     data = _merge(data, overrides or {})
     name = profile or data.get("profile") or "offline"
     if name not in PROFILES:

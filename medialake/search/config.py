@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from medialake.errors import ConfigError
@@ -58,17 +57,9 @@ class SearchConfig(BaseModel):
 
 def load_search_config(path: str | Path | None = None, **overrides) -> SearchConfig:
     """A :class:`SearchConfig` from an optional YAML file, then keyword overrides."""
-    data: dict = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"search config file {p} does not exist; pass the path of a YAML file")
-        try:
-            data = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"search config file {p} is not valid YAML: {e}") from e
-        if not isinstance(data, dict):
-            raise ConfigError(f"search config file {p} must hold a mapping of fields")
+    from medialake.pipelines.config import read_yaml_mapping
+
+    data: dict = read_yaml_mapping(path, "search config file") if path is not None else {}
     data.update(overrides)
     try:
         return SearchConfig.model_validate(data)

@@ -7,9 +7,9 @@ The interface search needs from an encoder is small; an object may implement any
 - ``embed_audio(pcm: float32 mono, sample_rate) -> (dim,)`` and ``sample_rate``  (audio space)
 
 Vectors are L2-normalised. :func:`load_encoder` builds the one named for a space:
-the text space wraps :class:`medialake.models.text.TextEncoder`; ``image_text`` loads a
-CLIP/SigLIP-family model through ``transformers.AutoModel``/``AutoProcessor``;
-``audio`` a CLAP-family model the same way. Pass your own objects to
+each space wraps the encoder ingest used for its column (:mod:`medialake.models.text`,
+:mod:`medialake.models.image_text`, :mod:`medialake.models.audio`), so query vectors and
+stored vectors come from the same code. Pass your own objects to
 ``search(..., encoders={"image_text": obj})`` to use another implementation.
 """
 
@@ -20,22 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from medialake.errors import InputError, ModelError
-from medialake.models.registry import pick_device, resolve
-
-
-def _normalise(x) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float32)
-    return a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
-
-
-def _features(out):
-    """transformers 4 returns a tensor from ``get_*_features``; 5 may return an output object."""
-    if hasattr(out, "detach"):
-        return out
-    for name in ("text_embeds", "image_embeds", "audio_embeds", "pooler_output"):
-        if getattr(out, name, None) is not None:
-            return getattr(out, name)
-    raise ModelError(f"cannot find embeddings in {type(out).__name__}")
+from medialake.models.registry import pick_device
 
 
 class TextSpace:
@@ -52,58 +37,35 @@ class TextSpace:
 
 
 class ClipSpace:
-    """The ``image_text`` space: a CLIP-family dual encoder (images and text, one space)."""
+    """The ``image_text`` space: the same CLIP/SigLIP encoder ingest used for ``image_vector``."""
 
     def __init__(self, model: str, device: str = "auto"):
-        import torch
-        from transformers import AutoModel, AutoProcessor
+        from medialake.models.image_text import ImageTextEncoder
 
-        self.device = pick_device(device)
-        path = resolve(model)
-        try:
-            self.processor = AutoProcessor.from_pretrained(path)
-            self.model = AutoModel.from_pretrained(path).to(self.device).eval()
-        except (OSError, ValueError) as e:
-            raise ModelError(f"cannot load image/text model {model!r}: {e}; name a local CLIP/SigLIP directory") from e
-        self._torch = torch
+        self.encoder = ImageTextEncoder.shared(model, device)
 
     def embed_text(self, texts: list[str]) -> np.ndarray:
-        with self._torch.inference_mode():
-            enc = self.processor(text=texts, return_tensors="pt", padding=True, truncation=True).to(self.device)
-            return _normalise(_features(self.model.get_text_features(**enc)).float().cpu().numpy())
+        return self.encoder.encode_texts(texts)
 
     def embed_images(self, images: list) -> np.ndarray:
-        with self._torch.inference_mode():
-            enc = self.processor(images=[im.convert("RGB") for im in images], return_tensors="pt").to(self.device)
-            return _normalise(_features(self.model.get_image_features(**enc)).float().cpu().numpy())
+        return self.encoder.encode_images([im.convert("RGB") for im in images])
 
 
 class ClapSpace:
-    """The ``audio`` space: a CLAP-family dual encoder (audio and text, one space)."""
+    """The ``audio`` space: the same CLAP encoder ingest used for ``audio_vector``."""
+
+    sample_rate = 16000  # query audio is decoded to 16 kHz mono; the encoder resamples
 
     def __init__(self, model: str, device: str = "auto"):
-        import torch
-        from transformers import AutoModel, AutoProcessor
+        from medialake.models.audio import AudioTextEncoder
 
-        self.device = pick_device(device)
-        path = resolve(model)
-        try:
-            self.processor = AutoProcessor.from_pretrained(path)
-            self.model = AutoModel.from_pretrained(path).to(self.device).eval()
-        except (OSError, ValueError) as e:
-            raise ModelError(f"cannot load audio model {model!r}: {e}; name a local CLAP directory") from e
-        self.sample_rate = int(getattr(self.processor.feature_extractor, "sampling_rate", 48000))
-        self._torch = torch
+        self.encoder = AudioTextEncoder.shared(model, device)
 
     def embed_text(self, texts: list[str]) -> np.ndarray:
-        with self._torch.inference_mode():
-            enc = self.processor(text=texts, return_tensors="pt", padding=True).to(self.device)
-            return _normalise(_features(self.model.get_text_features(**enc)).float().cpu().numpy())
+        return self.encoder.encode_texts(texts)
 
     def embed_audio(self, pcm: np.ndarray, sample_rate: int) -> np.ndarray:
-        with self._torch.inference_mode():
-            enc = self.processor(audio=[pcm], sampling_rate=sample_rate, return_tensors="pt").to(self.device)
-            return _normalise(_features(self.model.get_audio_features(**enc)).float().cpu().numpy())[0]
+        return self.encoder.encode_audio([pcm], sample_rate)[0]
 
 
 FACTORIES = {"text": TextSpace, "image_text": ClipSpace, "audio": ClapSpace}
