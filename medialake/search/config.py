@@ -36,6 +36,8 @@ class SearchConfig(BaseModel):
     rrf_k: int = Field(60, ge=1, description="RRF constant: larger flattens the rank curve")
     candidates: int = Field(50, ge=1, description="hits taken from each list before fusion (at least 4x limit)")
     merge_gap_s: float = Field(1.0, ge=0, description="segments of one asset closer than this merge into one moment")
+    merge_min_ratio: float = Field(0.5, ge=0, le=1, description="a segment joins a moment only if its vector "
+                                   "similarity is at least this fraction of the moment's best (0: always)")
     nprobes: int = Field(8, ge=1, description="IVF partitions searched per query")
     ef: int = Field(100, ge=1, description="HNSW candidate list size per partition (IVF_HNSW_SQ)")
     refine_factor: int | None = Field(3, ge=1, description="re-rank refine_factor*k hits on full vectors (SQ recall 0.95 -> 0.99)")

@@ -47,8 +47,27 @@ class Moment:
         return out
 
 
-def merge(fused: list[Fused], gap_s: float = 1.0) -> list[Moment]:
-    """Merge hits of one asset that touch (within ``gap_s``) into moments, best first."""
+def _similarity(f: Fused) -> float | None:
+    d = f.row.get("_distance")
+    return None if d is None else 1.0 - float(d)
+
+
+def _alike(a: Fused, b: Fused, ratio: float) -> bool:
+    """Whether two hits are about equally relevant: a neighbour that a small table's vector
+    list returns only because it returns everything must not widen the moment."""
+    sa, sb = _similarity(a), _similarity(b)
+    if sa is None or sb is None or ratio <= 0:
+        return True
+    hi, lo = max(sa, sb), min(sa, sb)
+    return hi <= 0 or lo >= ratio * hi
+
+
+def merge(fused: list[Fused], gap_s: float = 1.0, min_ratio: float = 0.5) -> list[Moment]:
+    """Merge hits of one asset that touch (within ``gap_s``) into moments, best first.
+
+    A hit joins a moment only when its vector similarity is at least ``min_ratio`` of the
+    moment's best hit (hits without a vector distance, e.g. full-text only, always join).
+    """
     by_asset: dict[str, list[Fused]] = {}
     for f in fused:
         by_asset.setdefault(f.row["asset_id"], []).append(f)
@@ -59,7 +78,7 @@ def merge(fused: list[Fused], gap_s: float = 1.0) -> list[Moment]:
         for f in hits:
             s, e = float(f.row["start_s"]), float(f.row["end_s"])
             still = f.row.get("media_type") == "image" or e <= s
-            if cur is not None and not still and s <= cur.end_s + gap_s:
+            if cur is not None and not still and s <= cur.end_s + gap_s and _alike(f, cur.best, min_ratio):
                 cur.end_s = max(cur.end_s, e)
                 cur.segments.append(f)
                 if f.score > cur.score:

@@ -107,7 +107,7 @@ def search(
     fused = rrf(lists, cfg.rrf_k)
     if not fused:
         return []
-    moments = merge(fused[: 3 * limit], cfg.merge_gap_s)[:limit]
+    moments = merge(fused[: 3 * limit], cfg.merge_gap_s, cfg.merge_min_ratio)[:limit]
 
     best_ids = [m.best.segment_id for m in moments]
     thumbs = {r["segment_id"]: r["thumbnail"] for r in

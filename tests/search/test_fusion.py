@@ -36,6 +36,16 @@ def test_merge_joins_touching_hits_of_one_asset_only():
     assert len(merge(f, gap_s=100.0)) == 2  # with a wide gap the 50-60 hit joins too
 
 
+def test_a_much_weaker_neighbour_does_not_widen_the_moment():
+    spans = {"on": (10, 14), "off": (0, 10), "near": (14, 20)}
+    rows = hits("on", "near", "off", spans=spans)
+    for row, dist in zip(rows, (0.30, 0.45, 0.96)):  # similarity 0.70, 0.55, 0.04
+        row["_distance"] = dist
+    moments = merge(rrf([Ranked("text", rows)]), gap_s=1.0, min_ratio=0.5)
+    assert [(m.start_s, m.end_s) for m in moments] == [(10, 20), (0, 10)]  # 0.04 < 0.5 * 0.70
+    assert [(m.start_s, m.end_s) for m in merge(rrf([Ranked("text", rows)]), gap_s=1.0, min_ratio=0)] == [(0, 20)]
+
+
 def test_mark_uses_light_stems_and_skips_stop_words():
     terms = query_terms("The reviews of budgets")
     assert terms == {"review", "budget"}

@@ -37,7 +37,10 @@ def test_adjacent_hits_merge_into_one_moment_with_marked_terms(lake):
     assert top["asset_uri"] == "/archive/talks/budget.mp4"
     # segments 10-20 and 20-30 (and 0-10) of the same video touch: one moment
     assert top["start_s"] <= 10.0 and top["end_s"] >= 30.0 and top["segments"] >= 2
-    assert [h["asset_id"] for h in hits].count("v1") == 1
+    # a much weaker neighbour does not widen the moment: it may come back as its own, lower,
+    # moment of the same video, never overlapping the top one
+    v1 = [h for h in hits if h["asset_id"] == "v1"]
+    assert v1[0] is top and all(h["end_s"] <= top["start_s"] or h["start_s"] >= top["end_s"] for h in v1[1:])
     assert "**quarterly** **budget** **review**" in top["marked_text"]
     assert {"quarterly", "budget", "review"} <= set(top["explain"]["matched_terms"])
     assert top["thumbnail"] == b"\xff\xd8v1-1"  # the best segment's thumbnail
