@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 from medialake.errors import ConfigError
 
@@ -14,6 +15,9 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
     """
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # Ray starts its daemons with fork+exec after LanceDB is loaded; the child execs at once,
+    # so LanceDB's warning about state shared across fork does not apply.
+    warnings.filterwarnings("ignore", message="lancedb fork support is experimental")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import ray
