@@ -11,8 +11,11 @@ an object-store URI, a stored path with ``..``, ``/etc/passwd``. Fast: no Ray, n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -137,3 +140,28 @@ def ingested(tmp_path_factory) -> Lake:
         lake.ids = {Path(p).name: asset_id_for(str(p)) for p in archive.rglob("*.*") if p.name != "NOTICE"}
         _INGESTED["lake"] = lake
     return _INGESTED["lake"]
+
+
+@contextlib.contextmanager
+def uvicorn_thread(app, start_timeout_s: float = 30.0):
+    """Serve ``app`` with a real uvicorn on a free 127.0.0.1 port in a thread; yields the port."""
+    import socket
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    deadline = time.time() + start_timeout_s
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        t.join(10)

@@ -7,8 +7,6 @@ serve_db.py); a real ingest is exercised by test_serve_browser.py.
 import http.client
 import io
 import json
-import threading
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,7 +19,7 @@ from medialake.jobs.cli import main
 from medialake.jobs.serve import check_bind, create_app
 from medialake.jobs.serve_search import accepted_names
 from medialake.search.query import search
-from serve_db import hand_built
+from serve_db import hand_built, uvicorn_thread
 
 
 @pytest.fixture(scope="module")
@@ -109,23 +107,8 @@ def test_media_range_requests_return_the_exact_bytes(lake, client):
 @pytest.fixture(scope="module")
 def live(lake):
     """The app on a real uvicorn server, so raw request paths reach it unnormalised."""
-    import socket
-
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = uvicorn.Server(uvicorn.Config(create_app(lake.db), host="127.0.0.1", port=port, log_level="warning"))
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield port
-    server.should_exit = True
-    t.join(10)
+    with uvicorn_thread(create_app(lake.db)) as port:
+        yield port
 
 
 def raw_get(port: int, path: str) -> tuple[int, bytes]:

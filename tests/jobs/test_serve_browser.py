@@ -6,16 +6,13 @@ Makefile's `chromium` target); Playwright only drives it, it downloads nothing.
 """
 
 import os
-import socket
-import threading
-import time
 
 import pytest
 from fastapi.testclient import TestClient
 
 from medialake.jobs.serve import create_app
 from medialake.search.query import search
-from serve_db import ingested
+from serve_db import ingested, uvicorn_thread
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -29,22 +26,8 @@ def lake(tmp_path_factory, ray_local):
 
 @pytest.fixture(scope="module")
 def base_url(lake):
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = uvicorn.Server(uvicorn.Config(create_app(lake.db), host="127.0.0.1", port=port, log_level="warning"))
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    t.join(10)
+    with uvicorn_thread(create_app(lake.db)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_api_over_a_real_ingest(lake):
