@@ -73,7 +73,7 @@ def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: Time
         duration = p.duration_s
         sampler = None
         if modality == "video":
-            sampler = FrameSampler(c, vids[0], deadline)
+            sampler = FrameSampler(c, vids[0], deadline, tolerance_s=cfg.frame_tolerance_s)
             # MPEG program/transport streams and raw elementary streams only estimate their
             # duration from the bit rate: read the packet timestamps instead (demux, no decode).
             if duration is None or c.format.name.split(",")[0] in ESTIMATED_DURATION:

@@ -7,15 +7,24 @@ dropped undecoded; far-away times are reached by seeking through the container's
 index instead. While catching up to a wanted time, frames no other frame depends on
 (non-reference frames) are skipped by the decoder. ``decoded`` counts the frames actually
 decoded, which is how the tests prove the sampling is sparse.
+
+With a ``tolerance_s`` above zero the sampler may hand out a frame up to that much earlier
+than the wanted time when that saves decoding: in long-GOP streams whose P-frames never
+refer to B-frames (x264's defaults, for one), every B-frame is then skipped, which is most
+of the stream. Whether a stream qualifies is not assumed but checked on its first seconds:
+they are decoded both ways and the I/P frames must come out bit-identical, with no gap
+between them longer than the tolerance. Reported frame times are always the real ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import Iterator
 
 import av
 import numpy as np
+from av.video.frame import PictureType
 from av.video.reformatter import VideoReformatter
 from PIL import Image
 
@@ -49,7 +58,8 @@ class FrameSampler:
     """
 
     def __init__(self, container: av.container.InputContainer, stream=None, deadline: Deadline | None = None,
-                 seek_gap_s: float = 4.0, threads: str = "SLICE"):
+                 seek_gap_s: float = 4.0, threads: str = "SLICE", tolerance_s: float = 0.0,
+                 probe_s: float = 2.0):
         self.container = container
         self.stream = stream if stream is not None else container.streams.video[0]
         self.stream.thread_type = threads
@@ -63,6 +73,7 @@ class FrameSampler:
         self.seek_gap_s = seek_gap_s
         self.decoded = 0      # frames decoded so far (skipped ones are not counted)
         self.seeks = 0
+        self.probe_decoded = 0  # of which while checking whether B-frames can be skipped
         self._packets: Iterator | None = None
         self._pending: list[av.Packet] = []   # demuxed, not yet decoded
         self._last: av.VideoFrame | None = None  # last decoded frame
@@ -70,6 +81,10 @@ class FrameSampler:
         self._eof = False
         self._fed_any = False  # packets fed to the decoder since the last flush
         self._reformatter = VideoReformatter()  # keeps its scaler between frames
+        self.tolerance_s = tolerance_s
+        self.probe_s = probe_s
+        # skip every B-frame? None: not known yet (probed on first use); False: never
+        self.skip_b: bool | None = None if tolerance_s > 0 else False
 
     # -- packets -----------------------------------------------------------------
     def _demux_more(self) -> bool:
@@ -138,8 +153,69 @@ class FrameSampler:
         self._demux_until(next_t)
         return any(p.is_keyframe and t < (self._pkt_time(p) or -1) <= next_t + 1e-3 for p in self._pending)
 
+    def _worth_probing(self) -> bool:
+        """The probe decodes about ``probe_s`` seconds twice: pay that only on longer videos."""
+        if self.stream.duration is not None and self.stream.time_base:
+            duration = float(self.stream.duration * self.stream.time_base)
+        elif self.container.duration:
+            duration = self.container.duration / av.time_base
+        else:
+            return True
+        return duration >= 10 * self.probe_s
+
+    def _probe_skip_b(self) -> bool:
+        """Decode the buffered first ``probe_s`` seconds with and without B-frames; compare.
+
+        Skipping B-frames is safe when the I/P frames decode bit-identically either way (no
+        P-frame refers to a B-frame) and they lie at most ``tolerance_s`` apart. The first
+        pass skips only non-reference frames, which never changes another frame. The packets
+        stay buffered for the real pass; the frames decoded here count in ``decoded``.
+        """
+        self._demux_until(self.probe_s)
+        pkts = [p for p in self._pending if self._pkt_time(p) is None or self._pkt_time(p) <= self.probe_s]
+        if not pkts or not pkts[0].is_keyframe:
+            return False
+
+        def run(skip: str) -> tuple[dict, bool]:
+            self.cc.flush_buffers()
+            self.cc.skip_frame = skip
+            seen, any_b = {}, False
+            for pkt in [*pkts, None]:
+                try:
+                    frames = self.stream.decode(pkt)
+                except av.error.FFmpegError:
+                    frames = []
+                for f in frames:
+                    self.decoded += 1
+                    self.probe_decoded += 1
+                    if f.pict_type == PictureType.B:
+                        any_b = True
+                        continue
+                    h = hashlib.blake2b(digest_size=16)
+                    for plane in f.planes:
+                        h.update(memoryview(plane))
+                    seen[f.pts] = h.digest()
+            return seen, any_b
+
+        try:
+            full, any_b = run("NONREF")
+            if not any_b:
+                return False
+            lean, _ = run("BIDIR")
+        finally:
+            self.cc.flush_buffers()
+            self.cc.skip_frame = "DEFAULT"
+            self._fed_any = False
+        if not full or lean != full:
+            return False
+        times = sorted(p * self.tb - self.offset for p in full if p is not None)
+        return all(b - a <= self.tolerance_s + 1e-6 for a, b in zip(times, times[1:]))
+
     def _decode(self, pkt: av.Packet | None, skip_nonref: bool) -> None:
-        self.cc.skip_frame = "NONREF" if skip_nonref else "DEFAULT"
+        if self.skip_b:
+            self.cc.skip_frame = "BIDIR" if pkt is not None else "DEFAULT"
+        else:
+            self.cc.skip_frame = "NONREF" if skip_nonref else "DEFAULT"
         try:
             frames = self.stream.decode(pkt)
         except av.error.InvalidDataError:
@@ -169,6 +245,8 @@ class FrameSampler:
         keyframe lies between the two (nothing decoded now would be needed then).
         """
         eps = 1e-3
+        if self.skip_b is None:
+            self.skip_b = self._probe_skip_b() if self._packets is None and self._worth_probing() else False
         last_t = None if self._last is None else self._ftime(self._last)
         if last_t is None and not self._fed_any and self._packets is None and t > self.seek_gap_s:
             self._seek(t)
@@ -180,6 +258,8 @@ class FrameSampler:
         self._skip_to_keyframe(t)
         drain_ok = next_t is not None and self._keyframe_between(t, next_t)
         fed_past = False
+        # packets shown at or before t still to feed (decode order is not display order)
+        owed = sum(1 for p in self._pending if (self._pkt_time(p) or 0.0) <= t + eps) if drain_ok else 0
         while True:
             got = self._advance(t)
             if got is not None:
@@ -191,7 +271,7 @@ class FrameSampler:
                 self._eof = True
                 continue
             pt = self._pkt_time(self._pending[0])
-            if drain_ok and fed_past and (pt is None or pt > t + eps):
+            if drain_ok and fed_past and owed <= 0:
                 # Every packet shown up to t is in; a keyframe comes before the next wanted
                 # time, so drain now instead of decoding the rest of this GOP.
                 self._decode(None, False)
@@ -201,6 +281,8 @@ class FrameSampler:
                 got = self._advance(t)
                 return got if got is not None else self._last
             pkt = self._pending.pop(0)
+            if (pt or 0.0) <= t + eps:
+                owed -= 1
             self._decode(pkt, skip_nonref=pt is not None and pt < t - self.near_s)
             if pt is not None and pt > t + eps:
                 fed_past = True

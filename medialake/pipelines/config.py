@@ -51,6 +51,10 @@ class DecodeConfig(_Frozen):
     vad_pad_s: float = Field(0.2, ge=0, description="padding added on both sides of a speech segment")
     # -- frames handed to the models -----------------------------------------------------
     frames_per_segment: int = Field(4, ge=0, le=64, description="frames kept per video segment (and per animated image)")
+    frame_tolerance_s: float = Field(
+        0.2, ge=0, le=2.0,
+        description="a sampled frame may be up to this much earlier than wanted when that lets the decoder skip "
+                    "every B-frame (checked per file on its first seconds; 0: always the exact frame)")
     frame_px: int = Field(224, ge=16, le=2048, description="shorter side of the frames handed to the models, pixels")
     frame_quality: int = Field(90, ge=10, le=100, description="JPEG quality of those frames")
     # -- limits -----------------------------------------------------------------------

@@ -10,8 +10,10 @@ import re
 
 import numpy as np
 
-#: Columns every list returns (thumbnails are fetched later, for the winners only).
-HIT_COLUMNS = ["segment_id", "asset_id", "media_type", "start_s", "end_s", "text", "language"]
+#: Columns every list returns: what fusion and moment merging need, nothing wide. Each hit
+#: also carries ``_rowid``, by which :func:`fetch_rows` reads the text and thumbnail of
+#: the few segments that win (a random-access take, not a filtered scan).
+HIT_COLUMNS = ["segment_id", "asset_id", "media_type", "start_s", "end_s"]
 
 
 def vector_hits(table, column: str, vector: np.ndarray, limit: int, *, where: str | None = None,
@@ -26,7 +28,7 @@ def vector_hits(table, column: str, vector: np.ndarray, limit: int, *, where: st
         q = q.ef(max(ef, limit * (refine_factor or 1)))
     if where:
         q = q.where(where, prefilter=True)
-    return q.select(columns + ["_distance"]).limit(limit).to_list()
+    return q.with_row_id(True).select(columns + ["_distance"]).limit(limit).to_arrow().to_pylist()
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -49,7 +51,7 @@ def fulltext_hits(table, text: str, limit: int, *, where: str | None = None, col
     q = table.search(MatchQuery(terms, column), query_type="fts")
     if where:
         q = q.where(where, prefilter=True)
-    return q.select(columns + ["_score"]).limit(limit).to_list()
+    return q.with_row_id(True).select(columns + ["_score"]).limit(limit).to_arrow().to_pylist()
 
 
 def phrase_hits(table, text: str, limit: int, *, where: str | None = None, column: str = "text",
@@ -64,7 +66,26 @@ def phrase_hits(table, text: str, limit: int, *, where: str | None = None, colum
     q = table.search(PhraseQuery(" ".join(terms), column), query_type="fts")
     if where:
         q = q.where(where, prefilter=True)
-    return q.select(columns + ["_score"]).limit(limit).to_list()
+    return q.with_row_id(True).select(columns + ["_score"]).limit(limit).to_arrow().to_pylist()
+
+
+def fetch_rows(table, hits: list[dict], columns: list[str]) -> dict[str, dict]:
+    """``columns`` of the segments behind ``hits`` (dicts with ``segment_id`` and the
+    ``_rowid`` the lists return), keyed by segment id. Rows are taken by row id; hits
+    without one (or whose row moved since) are read with a ``segment_id IN`` filter."""
+    from medialake.store import sql_in
+
+    cols = ["segment_id", *[c for c in columns if c != "segment_id"]]
+    ids = [h["_rowid"] for h in hits if h.get("_rowid") is not None]
+    out: dict[str, dict] = {}
+    if ids:
+        for row in table.take_row_ids(ids).select(cols).to_arrow().to_pylist():
+            out[row["segment_id"]] = row
+    missing = [h["segment_id"] for h in hits if h["segment_id"] not in out]
+    if missing:
+        for row in table.search().where(sql_in("segment_id", missing)).select(cols).limit(len(missing)).to_list():
+            out[row["segment_id"]] = row
+    return out
 
 
 _pool = None

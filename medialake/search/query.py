@@ -19,9 +19,9 @@ from medialake.schema import check_version
 from medialake.search.config import SearchConfig
 from medialake.search.filters import MEDIA_TYPES, NOTHING, Filters
 from medialake.search.fusion import Ranked, rrf
-from medialake.search.lists import fulltext_hits, gather, phrase_hits, vector_hits
-from medialake.search.moments import mark, merge, query_terms
-from medialake.search.spaces import plan_query
+from medialake.search.lists import fetch_rows, fulltext_hits, gather, phrase_hits, vector_hits
+from medialake.search.moments import Moment, mark, merge, query_terms
+from medialake.search.spaces import VectorQuery, plan_query
 from medialake.store import Store, sql_in
 
 __all__ = ["search", "MEDIA_TYPES"]
@@ -47,6 +47,33 @@ def _text_calls(table, texts: list[str], k: int, where: str | None, cfg: SearchC
 
             out.append((name + suffix, cfg.weight(name), call))
     return out
+
+
+def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str | None, cfg: SearchConfig,
+                 limit: int, notes: list[str] | None = None) -> tuple[list[Moment], dict[str, bytes | None]]:
+    """Everything a search does after embedding the query: one ranked list per vector and
+    per text (run side by side), weighted RRF, the text of the leading segments, moments,
+    and the winners' thumbnails (``segment_id -> JPEG``). ``benchmarks/search_bench.py``
+    times exactly this."""
+    notes = notes if notes is not None else []
+    k = max(cfg.candidates, 4 * limit)
+    calls = [(vq.name, cfg.weight(vq.space),
+              lambda vq=vq: vector_hits(table, vq.column, vq.vector, k, where=where, nprobes=cfg.nprobes,
+                                        refine_factor=cfg.refine_factor, ef=cfg.ef))
+             for vq in vectors]
+    calls += _text_calls(table, texts, k, where, cfg, notes)
+    results = gather([c for _, _, c in calls])
+    lists = [Ranked(name, hits, weight) for (name, weight, _), hits in zip(calls, results)]
+    fused = rrf(lists, cfg.rrf_k)
+    if not fused:
+        return [], {}
+    top = fused[: 3 * limit]
+    details = fetch_rows(table, [f.row for f in top], ["text", "language"])
+    for f in top:
+        f.row.update(details.get(f.segment_id, {}))
+    moments = merge(top, cfg.merge_gap_s, cfg.merge_min_ratio)[:limit]
+    thumbs = {sid: r["thumbnail"] for sid, r in fetch_rows(table, [m.best.row for m in moments], ["thumbnail"]).items()}
+    return moments, thumbs
 
 
 def search(
@@ -95,23 +122,10 @@ def search(
         where = f"({where}) AND {committed}" if where else committed
 
     plan = plan_query(table, text=str(query) if has_text else None, image=image, audio=audio, config=cfg, encoders=encoders)
-    k = max(cfg.candidates, 4 * limit)
     notes = list(plan.notes)
-    calls = [(vq.name, cfg.weight(vq.space),
-              lambda vq=vq: vector_hits(table, vq.column, vq.vector, k, where=where, nprobes=cfg.nprobes,
-                                        refine_factor=cfg.refine_factor, ef=cfg.ef))
-             for vq in plan.vectors]
-    calls += _text_calls(table, plan.texts, k, where, cfg, notes)
-    results = gather([c for _, _, c in calls])
-    lists = [Ranked(name, hits, weight) for (name, weight, _), hits in zip(calls, results)]
-    fused = rrf(lists, cfg.rrf_k)
-    if not fused:
+    moments, thumbs = find_moments(table, plan.vectors, plan.texts, where, cfg, limit, notes)
+    if not moments:
         return []
-    moments = merge(fused[: 3 * limit], cfg.merge_gap_s, cfg.merge_min_ratio)[:limit]
-
-    best_ids = [m.best.segment_id for m in moments]
-    thumbs = {r["segment_id"]: r["thumbnail"] for r in
-              table.search().where(sql_in("segment_id", best_ids)).select(["segment_id", "thumbnail"]).limit(len(best_ids)).to_list()}
     uris = {a["asset_id"]: a["uri"] for a in
             store.assets(["asset_id", "uri"], where=sql_in("asset_id", {m.asset_id for m in moments})).to_pylist()}
     terms = query_terms(" ".join(plan.texts))

@@ -42,6 +42,42 @@ def test_long_gops_skip_non_reference_frames_and_stay_exact(tmp_path):
     assert [frame_index(img) for _, img in got] == [(15 + 30 * t) % 256 for t in range(8)]
 
 
+def _sample_tol(path, times, tol):
+    with av.open(str(path)) as c:
+        s = FrameSampler(c, tolerance_s=tol)
+        return s, s.images(times), c.streams.video[0].frames
+
+
+def test_with_a_tolerance_every_b_frame_is_skipped_when_the_probe_proves_it_safe(tmp_path):
+    # x264 with one reference frame: P-frames never refer to B-frames
+    path = make_indexed_video(tmp_path / "v.mp4", seconds=24, fps=30, bframes=3, options={"ref": "1"})
+    times = [0.5 + t for t in range(24)]
+    exact, _, total = _sample_tol(path, times, 0.0)
+    s, got, _ = _sample_tol(path, times, 0.2)
+    assert s.skip_b is True and exact.skip_b is False
+    assert s.decoded - s.probe_decoded < 0.75 * exact.decoded, f"{s.decoded} ({s.probe_decoded} probing) vs {exact.decoded}"
+    for want, (t, img) in zip(times, got):
+        assert want - 0.2 - 1e-6 <= t <= want + 1e-6         # never later, at most the tolerance early
+        assert frame_index(img) == round(t * 30) % 256      # the reported time is the frame's own
+
+
+def test_the_probe_refuses_b_frame_skipping_when_it_would_change_pictures_or_times(tmp_path):
+    path = make_indexed_video(tmp_path / "v.mp4", seconds=24, fps=30, bframes=3, options={"ref": "1"})
+    s, got, _ = _sample_tol(path, [0.5, 2.5, 4.5], 0.05)    # I/P frames are up to 4 frames apart
+    assert s.skip_b is False and s.probe_decoded > 0
+    assert [frame_index(img) for _, img in got] == [15, 75, 135]
+    short = make_indexed_video(tmp_path / "s.mp4", seconds=6, fps=30, bframes=3, options={"ref": "1"})
+    s, got, _ = _sample_tol(short, [0.5, 2.5, 4.5], 0.2)     # too short to be worth the probe
+    assert s.skip_b is False and s.probe_decoded == 0
+    if "libx265" not in av.codecs_available:
+        pytest.skip("no libx265 encoder in this PyAV build")
+    # x265 lets P/B frames refer to B-frames: skipping them would corrupt the picture
+    path = make_indexed_video(tmp_path / "h.mp4", seconds=24, fps=30, codec="libx265", size=(64, 64))
+    s, got, _ = _sample_tol(path, [0.5, 2.5, 4.5], 0.5)
+    assert s.skip_b is False and s.probe_decoded > 0
+    assert [frame_index(img) for _, img in got] == [15, 75, 135]
+
+
 def test_far_apart_times_seek_instead_of_decoding_forward(tmp_path):
     path = make_indexed_video(tmp_path / "v.mp4", seconds=20, fps=30, gop=30, options={"sc_threshold": "0"})
     s, got, total = _sample(path, [2.0, 11.0, 19.0])
