@@ -4,8 +4,8 @@ Each scenario runs in a fresh Python process so its peak is its own:
 
 * ``decode``: the decode+chunk operator (``decode_stream``) over the file records, its
   output blocks consumed as a sink would; peak resident memory (``ru_maxrss``).
-* ``ingest``: ``medialake.ingest`` through local Ray Data and LanceDB (models switched
-  off, so only decode+chunk and the sink run); peak of the summed proportional set size
+* ``ingest``: ``medialake.ingest`` through local Ray Data and LanceDB (every model role
+  switched off, so only decode+chunk and the sink run); peak of the summed proportional set size
   (PSS, which counts shared memory such as Ray's object store once) of the driver and
   every process it started, sampled every 0.2 s.
 
@@ -38,9 +38,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 
 
-def make_video(path: Path, seconds: float, fps: int, size: tuple[int, int], sr: int = 16000) -> None:
-    """Moving texture + a tone, libx264 ultrafast and AAC: quick to make, real to decode."""
-    rng = np.random.default_rng(0)
+def make_video(path: Path, seconds: float, fps: int, size: tuple[int, int], sr: int = 16000, seed: int = 0) -> None:
+    """Moving texture + a tone, libx264 ultrafast and AAC: quick to make, real to decode.
+    Each ``seed`` gives other bytes (copies of one file would be ingested once, as duplicates)."""
+    rng = np.random.default_rng(seed)
     tex = rng.integers(0, 255, (size[1], size[0] * 2, 3), dtype=np.uint8)
     with av.open(str(path), "w") as c:
         vs = c.add_stream("libx264", rate=Fraction(fps, 1))
@@ -120,8 +121,10 @@ def child_ingest(folder: str, db: str, concurrency: str = "0") -> dict:
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
+    from medialake.pipelines.config import ROLES
+
     decode = {"concurrency": int(concurrency)} if int(concurrency) else {}
-    cfg = load_config(overrides={"asr": {"model": None}, "text": {"model": None}, "decode": decode})
+    cfg = load_config(overrides={**{role: {"model": None} for role in ROLES}, "decode": decode})
     t0 = time.perf_counter()
     s = medialake.ingest(folder, db, config=cfg)
     dt = time.perf_counter() - t0
@@ -161,10 +164,11 @@ def main() -> None:
         t = time.perf_counter()
         src = one / "v0.mp4"
         make_video(src, args.minutes * 60, 30, (320, 240))
-        for i in range(10):
-            shutil.copy(src, ten / f"v{i}.mp4")
-        print(f"videos: {args.minutes:g} min, 320x240, 30 fps, H.264 + AAC, {src.stat().st_size / 1e6:.1f} MB each "
-              f"(made in {time.perf_counter() - t:.0f} s)")
+        shutil.copy(src, ten / "v0.mp4")
+        for i in range(1, 10):  # the same size and length, other pictures (so not duplicates)
+            make_video(ten / f"v{i}.mp4", args.minutes * 60, 30, (320, 240), seed=i)
+        print(f"videos: {args.minutes:g} min, 320x240, 30 fps, H.264 + AAC, {src.stat().st_size / 1e6:.1f} MB each, "
+              f"10 different ones (made in {time.perf_counter() - t:.0f} s); every model role off")
         if not args.skip_decode:
             r1 = run_child("decode", str(src))
             r10 = run_child("decode", *[str(p) for p in sorted(ten.iterdir())])

@@ -68,12 +68,15 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     if not fused:
         return [], {}
     top = fused[: 3 * limit]
-    details = fetch_rows(table, [f.row for f in top], ["text", "language"])
+    # one take for the text of the leading segments and the thumbnails among them
+    details = fetch_rows(table, [f.row for f in top], ["text", "language", "thumbnail"])
+    thumbs: dict[str, bytes | None] = {}
     for f in top:
-        f.row.update(details.get(f.segment_id, {}))
+        row = details.get(f.segment_id, {})
+        thumbs[f.segment_id] = row.pop("thumbnail", None)
+        f.row.update(row)
     moments = merge(top, cfg.merge_gap_s, cfg.merge_min_ratio)[:limit]
-    thumbs = {sid: r["thumbnail"] for sid, r in fetch_rows(table, [m.best.row for m in moments], ["thumbnail"]).items()}
-    return moments, thumbs
+    return moments, {m.best.segment_id: thumbs.get(m.best.segment_id) for m in moments}
 
 
 def search(
