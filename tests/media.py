@@ -47,22 +47,8 @@ def make_video(path: Path, seconds: float = 3.0, fps: int = 10, size=(64, 48), a
 
 
 def make_wav(path: Path, seconds: float = 2.0, sr: int = 44100, channels: int = 2) -> Path:
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("pcm_s16le", rate=sr, layout="stereo" if channels == 2 else "mono")
-        pcm = tone(seconds, sr)
-        data = (np.tile(pcm, (channels, 1)) * 32767).astype(np.int16)
-        n = 1024
-        for i in range(0, data.shape[1], n):
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(data[:, i : i + n].T).reshape(1, -1), format="s16",
-                layout="stereo" if channels == 2 else "mono")
-            frame.sample_rate = sr
-            frame.pts = i
-            for p in s.encode(frame):
-                c.mux(p)
-        for p in s.encode(None):
-            c.mux(p)
-    return path
+    """A 16-bit PCM WAV tone (see :func:`make_audio_file`)."""
+    return make_audio_file(path, "pcm_s16le", seconds=seconds, sr=sr, channels=channels)
 
 
 def make_png(path: Path, size=(40, 30), color=(200, 30, 30)) -> Path:
