@@ -100,21 +100,36 @@ def merge_lines(pieces: list[OcrLine]) -> list[OcrLine]:
     return out
 
 
-class TextRecognizer:
-    """rapidocr's PP-OCRv4 detector + recogniser, loaded once per process."""
+#: Shorter side the text detector scales each picture to (PP-OCR's ``limit_type: min``).
+#: rapidocr's own default, 736, blows a 256 px thumbnail up ninefold in area and costs
+#: 0.39 s of CPU per picture; 320 costs 0.07 s and reads text as well as 736 down to
+#: 36 px letters on a 1280x720 frame (``benchmarks/ocr_bench.py``).
+DET_SIDE = 320
 
-    def __init__(self, min_confidence: float = 0.6, threads: int = 0):
+
+class TextRecognizer:
+    """rapidocr's PP-OCRv4 detector + recogniser, loaded once per process.
+
+    ``threads`` is onnxruntime's intra-op thread count (0: all cores). One thread is the
+    default: on small pictures a second thread saves almost no wall time and doubles the
+    CPU spent (its workers spin while they wait), CPU the other stages need.
+    """
+
+    def __init__(self, min_confidence: float = 0.6, threads: int = 1, det_side: int = DET_SIDE):
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as e:
             raise ModelError("the ocr role needs `pip install rapidocr-onnxruntime==1.4.4`") from e
+        if det_side < 32:
+            raise ModelError(f"ocr det_side {det_side} is too small; use 320 (or 736, rapidocr's default)")
         kw = {"intra_op_num_threads": threads} if threads else {}
-        self.engine = RapidOCR(**kw)
+        self.engine = RapidOCR(det_limit_type="min", det_limit_side_len=det_side, **kw)
         self.min_confidence = min_confidence
 
     @classmethod
-    def shared(cls, min_confidence: float = 0.6, threads: int = 0) -> "TextRecognizer":
-        return cached(("ocr", "rapidocr", min_confidence, threads), lambda: cls(min_confidence, threads))
+    def shared(cls, min_confidence: float = 0.6, threads: int = 1, det_side: int = DET_SIDE) -> "TextRecognizer":
+        return cached(("ocr", "rapidocr", min_confidence, threads, det_side),
+                      lambda: cls(min_confidence, threads, det_side))
 
     def read(self, image: Image.Image) -> list[OcrLine]:
         """The lines of text in ``image``, top to bottom, each split into words."""
@@ -150,10 +165,10 @@ class TextReader:
     """Batch callable: the segment's picture -> ``ocr_text`` (null where nothing is read)."""
 
     def __init__(self, model: str = "rapidocr", device: str = "auto", batch_size: int = 8,
-                 min_confidence: float = 0.6, threads: int = 0, **_: object):
+                 min_confidence: float = 0.6, threads: int = 1, det_side: int = DET_SIDE, **_: object):
         if model != "rapidocr":
             raise ModelError(f"ocr model {model!r} is unknown; the ocr role supports 'rapidocr'")
-        self.ocr = TextRecognizer.shared(min_confidence, threads)
+        self.ocr = TextRecognizer.shared(min_confidence, threads, det_side)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         texts = [self.ocr.text(im) if im is not None else None for im in segment_images(batch)]

@@ -48,3 +48,23 @@ def test_text_reader_fills_ocr_text_and_nulls_blank_pictures():
     batch = pa.table({"thumbnail": pa.array([buf.getvalue(), blank.getvalue(), None], pa.binary())})
     out = TextReader()(batch)
     assert out.column("ocr_text").to_pylist() == ["STOP", None, None]
+
+
+def test_detector_size_and_threads_reach_rapidocr_and_bad_sizes_are_refused():
+    from medialake.errors import ModelError
+    from medialake.models.ocr import DET_SIDE
+
+    ocr = TextRecognizer(threads=1, det_side=256)
+    assert (ocr.engine.text_det.limit_type, ocr.engine.text_det.limit_side_len) == ("min", 256)
+    assert TextRecognizer.shared().engine.text_det.limit_side_len == DET_SIDE == 320
+    with pytest.raises(ModelError, match="det_side 8 is too small"):
+        TextRecognizer(det_side=8)
+
+
+@pytest.mark.slow
+def test_a_thumbnail_sized_slide_is_read_at_the_default_detector_size():
+    """The role reads 256 px thumbnails: 44 px letters on a 1280x720 slide are 9 px there."""
+    img = Image.new("RGB", (1280, 720), (20, 40, 90))
+    ImageDraw.Draw(img).text((80, 300), "harbour master timetable", fill="white", font=font(44))
+    img.thumbnail((256, 256))
+    assert TextRecognizer.shared().text(img) == "harbour master timetable"
