@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
           "decode.num_cpus =", cfg.decode.num_cpus)
 
     from medialake.operators.scan import scan
-    from medialake.pipelines.ingest import build, steps
+    from medialake.pipelines.ingest import PAYLOADS, build, steps
     from medialake.pipelines.runtime import ensure_ray
 
     work = tempfile.mkdtemp(prefix="medialake-bench-")
@@ -311,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         stages, cpu, loads = {}, {}, {}
         with TreeMeter() as m:
             t = time.perf_counter()
-            decoded = list(build(records, without_models(cfg)).iter_batches(batch_size=None, batch_format="pyarrow"))
+            decoded = list(build(records, without_models(cfg), keep=needed).iter_batches(batch_size=None,
+                                                                                        batch_format="pyarrow"))
             stages["decode+chunk"] = time.perf_counter() - t
         cpu["decode+chunk"] = m.cpu_s
         r["rows"] = sum(b.num_rows for b in decoded)
@@ -347,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         return r
 
     records = scan(corpus, cfg.extensions)
+    # decode alone keeps the payloads the roles will read (the full plan passes them on)
+    needed = tuple(c for c, readers in PAYLOADS.items() if any(s.name in readers for s in steps(cfg)))
     rounds = [one_round(i) for i in range(a.repeat)]
     ray.shutdown()
     # Report the round the other users of the machine disturbed least.

@@ -117,12 +117,26 @@ def to_stream_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pydict(cols, schema=STREAM)
 
 
-def decode_stream(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False) -> Iterator[pa.Table]:
-    """Ray Data entry point: file records in, ``STREAM`` blocks out, as segments are decoded."""
+def without(table: pa.Table, columns) -> pa.Table:
+    """``table`` with ``columns`` set to null (the schema stays ``STREAM``'s), so payloads
+    no later stage reads (PCM, frames) do not travel on through the object store."""
+    for name in columns:
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            table = table.set_column(i, table.field(i), pa.nulls(table.num_rows, table.field(i).type))
+    return table
+
+
+def decode_stream(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False,
+                  drop: tuple[str, ...] = ()) -> Iterator[pa.Table]:
+    """Ray Data entry point: file records in, ``STREAM`` blocks out, as segments are decoded.
+    ``drop``: columns to leave null because no stage of the plan reads them."""
     out: list[dict] = []
     for record in batch.to_pylist():
         try:
             for row in iter_file_rows(record, cfg):
+                for name in drop:
+                    row[name] = None
                 out.append(row)
                 if len(out) >= cfg.rows_per_block:
                     yield to_stream_table(out)

@@ -58,6 +58,27 @@ STAGES: dict[str, type] = {
 AUTO_GPU_SHARE = {"asr": 0.25, "captioner": 0.25, "text": 0.1, "image_text": 0.15, "audio": 0.15}
 
 
+#: Decode's payload columns, which the sink does not store, and the roles that read them.
+#: After the last stage that reads one, it is nulled, so it stops travelling through the
+#: object store; one that no stage of the plan reads is not made at all.
+PAYLOADS: dict[str, tuple[str, ...]] = {
+    "audio": ("asr", "audio"),
+    "frames": ("image_text", "captioner"),
+    "frame_times": ("image_text", "captioner"),
+}
+
+
+def payload_drops(plan: list[Step]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """(columns decode leaves null, columns each step nulls on its way out) for ``plan``."""
+    last: dict[str, int] = {}
+    for i, step in enumerate(plan):
+        for col, readers in PAYLOADS.items():
+            if step.name in readers:
+                last[col] = i
+    at_decode = tuple(c for c in PAYLOADS if c not in last)
+    return at_decode, [tuple(c for c, j in last.items() if j == i) for i in range(len(plan))]
+
+
 def steps(cfg: IngestConfig) -> list[Step]:
     """The model stages that the config switches on, in pipeline order."""
     out = []
@@ -119,22 +140,30 @@ def records_table(records: list) -> pa.Table:
     )
 
 
-def build(records: list, cfg: IngestConfig):
-    """The Ray Data dataset whose batches are finished segment rows, ready for the sink."""
+def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = ()):
+    """The Ray Data dataset whose batches are finished segment rows, ready for the sink.
+    ``keep``: payload columns (:data:`PAYLOADS`) to carry to the end even if no stage reads them."""
     import ray
 
     table = records_table(records)
+    plan = steps(cfg)
+    at_decode, after_step = payload_drops(plan)
+    at_decode = tuple(c for c in at_decode if c not in keep)
+    after_step = [tuple(c for c in d if c not in keep) for d in after_step]
+    decode_cfg = cfg.decode
+    if "frames" in at_decode:  # no image role: sample no frames (the thumbnail is still made)
+        decode_cfg = decode_cfg.model_copy(update={"frames_per_segment": 0})
     # One block per file, so decode tasks run in parallel (a repartition would need a full CPU).
     ds = ray.data.from_arrow([table.slice(i, 1) for i in range(table.num_rows)])
     ds = ds.map_batches(
-        partial(decode_stream, cfg=cfg.decode, raise_errors=cfg.on_error == "raise"),
+        partial(decode_stream, cfg=decode_cfg, raise_errors=cfg.on_error == "raise", drop=at_decode),
         batch_size=1, batch_format="pyarrow", num_cpus=cfg.decode.num_cpus,
         compute=ray.data.TaskPoolStrategy(size=cfg.decode.concurrency) if cfg.decode.concurrency else None,
     )
     from medialake.pipelines.retry import apply_step
 
-    for step in steps(cfg):
-        ds = apply_step(ds, step, cfg)  # map_batches(step.cls, **stage_args(step)) + retries
+    for step, drop in zip(plan, after_step):
+        ds = apply_step(ds, step, cfg, drop=drop)  # map_batches(step.cls, **stage_args(step)) + retries
     return ds
 
 

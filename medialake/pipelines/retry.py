@@ -63,18 +63,24 @@ def failed_markers(rows: pa.Table, reasons: list[str]) -> pa.Table:
 class Guarded:
     """Batch callable wrapping a model stage ``cls`` with the retry policy above."""
 
-    def __init__(self, cls: type, step: str, ledger, attempts: int = 3, **kwargs):
+    def __init__(self, cls: type, step: str, ledger, attempts: int = 3, drop: tuple[str, ...] = (), **kwargs):
         self.inner = cls(**kwargs)
         self.step = step
         self.ledger = ledger
         self.attempts = attempts
+        self.drop = drop  # payload columns no later stage reads: nulled on the way out
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        from medialake.operators.decode import without
+
+        return without(self._run(batch), self.drop) if self.drop else self._run(batch)
 
     def _get(self, ref):
         import ray
 
         return ray.get(ref)
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
+    def _run(self, batch: pa.Table) -> pa.Table:
         keys = _keys(self.step, batch)
         batch_keys = [f"batch:{k}" for k in keys]
         before = self._get(self.ledger.begin.remote(batch_keys))
@@ -132,8 +138,9 @@ def stage_ray_args(cfg) -> dict:
     return out
 
 
-def apply_step(ds, step, cfg, ledger=None):
-    """``ds.map_batches`` of one model stage, guarded by the retry policy of ``cfg``."""
+def apply_step(ds, step, cfg, ledger=None, drop: tuple[str, ...] = ()):
+    """``ds.map_batches`` of one model stage, guarded by the retry policy of ``cfg``;
+    ``drop``: payload columns the stage nulls in its output (no later stage reads them)."""
     import ray
 
     from medialake.pipelines.ingest import stage_args
@@ -142,6 +149,6 @@ def apply_step(ds, step, cfg, ledger=None):
         ledger = ray.remote(num_cpus=0)(AttemptLedger).remote()
     args = stage_args(step)
     args["fn_constructor_kwargs"] = {"cls": step.cls, "step": step.name, "ledger": ledger,
-                                     "attempts": cfg.retries.attempts, **args["fn_constructor_kwargs"]}
+                                     "attempts": cfg.retries.attempts, "drop": tuple(drop), **args["fn_constructor_kwargs"]}
     args.update(stage_ray_args(cfg))
     return ds.map_batches(Guarded, **args)

@@ -2,7 +2,7 @@ import pytest
 
 from medialake.errors import ConfigError
 from medialake.pipelines.config import load_config
-from medialake.pipelines.ingest import AUTO_GPU_SHARE, gpus_for, stage_args, steps, vector_dims
+from medialake.pipelines.ingest import AUTO_GPU_SHARE, build, gpus_for, payload_drops, stage_args, steps, vector_dims
 
 
 def test_steps_follow_the_roles_that_have_a_model():
@@ -40,3 +40,30 @@ def test_vector_dims_come_from_model_configs(tiny):
     cfg = load_config(overrides={"image_text": {"model": str(tiny["clip"])}, "audio": {"model": str(tiny["clap"])}})
     assert vector_dims(cfg) == {"image_vector": 16, "audio_vector": 24}
     assert vector_dims(load_config()) == {}
+
+
+def test_payloads_are_dropped_after_the_last_stage_that_reads_them():
+    # offline: ASR is the only reader of the PCM and nothing reads frames
+    assert payload_drops(steps(load_config())) == (("frames", "frame_times"), [("audio",), (), ()])
+    cfg = load_config(overrides={"image_text": {"model": "clip-dir"}, "audio": {"model": "clap-dir"}})
+    plan = steps(cfg)
+    at_decode, after = payload_drops(plan)
+    assert at_decode == ()
+    by = dict(zip([s.name for s in plan], after))
+    assert by == {"asr": (), "ocr": (), "text": (), "image_text": ("frames", "frame_times"), "audio": ("audio",)}
+    assert payload_drops([]) == (("audio", "frames", "frame_times"), [])
+
+
+def test_a_plan_without_readers_carries_no_pcm_or_frames_unless_asked(ray_local, samples):
+    from medialake.operators.scan import scan
+
+    off = {r: {"model": None} for r in ("asr", "ocr", "text")}
+    cfg = load_config(overrides=off)
+    records = [r for r in scan(str(samples), cfg.extensions) if r.media_type == "video"]
+    segments = lambda ds: [r for r in ds.take_all() if r["segment_index"] >= 0]  # noqa: E731 (no end markers)
+    rows = segments(build(records, cfg))
+    assert rows and all(r["audio"] is None and r["frames"] is None for r in rows)
+    assert all(r["thumbnail"] for r in rows)  # the thumbnail is stored: always made
+    kept = segments(build(records, cfg, keep=("audio", "frames")))
+    assert len(kept) == len(rows) and all(r["audio"] for r in kept)
+    assert all(r["frames"] for r in kept)
