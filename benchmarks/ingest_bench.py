@@ -163,11 +163,14 @@ def naive(corpus: str, db: str, cfg: IngestConfig, defaults: bool = False) -> di
     from medialake.operators.decode import decode_file, failed_row, to_stream_table
     from medialake.operators.scan import scan
     from medialake.operators.sink import LanceSink
-    from medialake.pipelines.ingest import records_table, stage_args, steps
+    from medialake.pipelines.ingest import payload_drops, records_table, stage_args, steps
     from medialake.store import Store
 
     import lancedb  # noqa: F401  (library import is start-up, as in the driver of [1])
 
+    decode_cfg = cfg.decode
+    if "frames" in payload_drops(steps(cfg))[0]:  # no model looks at frames: sample none, as [1] does
+        decode_cfg = decode_cfg.model_copy(update={"frames_per_segment": 0})
     t0, c0 = time.perf_counter(), time.process_time()
     models = []
     for step in steps(cfg):
@@ -182,7 +185,7 @@ def naive(corpus: str, db: str, cfg: IngestConfig, defaults: bool = False) -> di
     sink = LanceSink(store, pipeline_version=cfg.config_hash())
     for record in records_table(scan(corpus, cfg.extensions)).to_pylist():
         try:
-            rows = decode_file(record, cfg.decode)
+            rows = decode_file(record, decode_cfg)
         except Exception as e:
             rows = [failed_row(record, e)]
         table = to_stream_table(rows)

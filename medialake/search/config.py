@@ -40,7 +40,13 @@ class SearchConfig(BaseModel):
                                    "similarity is at least this fraction of the moment's best (0: always)")
     nprobes: int = Field(8, ge=1, description="IVF partitions searched per query")
     ef: int = Field(100, ge=1, description="HNSW candidate list size per partition (IVF_HNSW_SQ)")
-    refine_factor: int | None = Field(3, ge=1, description="re-rank refine_factor*k hits on full vectors (SQ recall 0.95 -> 0.99)")
+    refine_factor: int | None = Field(3, ge=1, description="re-rank refine_factor*k hits on full vectors (SQ recall 0.95 -> 0.99) "
+                                      "when one vector list is all the query searches")
+    fused_refine_factor: int | None = Field(
+        1, ge=1, description="the same for vector lists fused with others: RRF reads their ranks, so 1 (re-rank "
+        "the k hits themselves) is enough; 3x50 full vectors per list made hybrid search 1.3x slower at 1M rows "
+        "for the same top 10 (benchmarks/search_bench.py). Null skips re-ranking, but an IVF_HNSW_SQ index then "
+        "returns squared L2 of unit vectors (twice the cosine distance), which the moment gate misreads")
     mark: tuple[str, str] = Field(("**", "**"), description="put around query words in the matching text")
 
     @field_validator("weights")

@@ -57,25 +57,28 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     times exactly this."""
     notes = notes if notes is not None else []
     k = max(cfg.candidates, 4 * limit)
+    text_calls = _text_calls(table, texts, k, where, cfg, notes)
+    # exact re-ranking pays where a vector list's own order is the answer, not under RRF
+    refine = cfg.refine_factor if len(vectors) + len(text_calls) <= 1 else cfg.fused_refine_factor
     calls = [(vq.name, cfg.weight(vq.space),
               lambda vq=vq: vector_hits(table, vq.column, vq.vector, k, where=where, nprobes=cfg.nprobes,
-                                        refine_factor=cfg.refine_factor, ef=cfg.ef))
+                                        refine_factor=refine, ef=cfg.ef))
              for vq in vectors]
-    calls += _text_calls(table, texts, k, where, cfg, notes)
+    calls += text_calls
     results = gather([c for _, _, c in calls])
     lists = [Ranked(name, hits, weight) for (name, weight, _), hits in zip(calls, results)]
     fused = rrf(lists, cfg.rrf_k)
     if not fused:
         return [], {}
-    top = fused[: 3 * limit]
-    # one take for the text of the leading segments and the thumbnails among them
-    details = fetch_rows(table, [f.row for f in top], ["text", "language", "thumbnail"])
+    moments = merge(fused[: 3 * limit], cfg.merge_gap_s, cfg.merge_min_ratio)[:limit]
+    # one take for the text of the moments' segments and the thumbnails among them
+    shown = [f for m in moments for f in m.segments]
+    details = fetch_rows(table, [f.row for f in shown], ["text", "language", "thumbnail"])
     thumbs: dict[str, bytes | None] = {}
-    for f in top:
-        row = details.get(f.segment_id, {})
+    for f in shown:
+        row = dict(details.get(f.segment_id, {}))
         thumbs[f.segment_id] = row.pop("thumbnail", None)
         f.row.update(row)
-    moments = merge(top, cfg.merge_gap_s, cfg.merge_min_ratio)[:limit]
     return moments, {m.best.segment_id: thumbs.get(m.best.segment_id) for m in moments}
 
 

@@ -1,0 +1,62 @@
+"""Exact re-ranking (refine) is paid where a vector list's order is the answer, not under RRF."""
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from medialake import store as st
+from medialake.search.config import SearchConfig
+from medialake.search.query import find_moments
+from medialake.search.spaces import VectorQuery
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    rng = np.random.default_rng(3)
+    n, dim = 3000, 32
+    v = rng.standard_normal((n, dim)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    t = pa.table({
+        "segment_id": [f"s{i:05d}" for i in range(n)],
+        "asset_id": [f"a{i:05d}" for i in range(n)],
+        "media_type": ["video"] * n,
+        "start_s": np.zeros(n), "end_s": np.full(n, 10.0),
+        "text": [f"word{i % 97} other{i % 13}" for i in range(n)],
+        "language": ["en"] * n, "thumbnail": pa.nulls(n, pa.binary()),
+        "text_vector": pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), dim),
+    })
+    table = lancedb.connect(str(tmp_path_factory.mktemp("refine"))).create_table("segments", t)
+    assert st.ensure_vector_index(table, "text_vector", min_rows=0, num_partitions=2) == "built"
+    st.ensure_fts_index(table, "text")
+    return table, v
+
+
+def exact_distance(v, q, ids):
+    return 1.0 - v[[int(s[1:]) for s in ids]] @ q
+
+
+def test_refine_factor_governs_a_lone_vector_list_and_fused_refine_factor_fused_ones(indexed):
+    table, v = indexed
+    q = v[7] + 0.3 * np.random.default_rng(0).standard_normal(v.shape[1]).astype(np.float32)
+    q /= np.linalg.norm(q)
+    vq = [VectorQuery("text", "text_vector", q, "text")]
+
+    def distances(cfg, texts):
+        moments, _ = find_moments(table, vq, texts, None, cfg, 5)
+        best = [m.best for m in moments if m.best.row.get("_distance") is not None]
+        assert best, "the vector list contributed nothing"
+        return np.array([f.row["_distance"] for f in best]), exact_distance(v, q, [f.segment_id for f in best])
+
+    lone_exact = SearchConfig(candidates=20, refine_factor=3, fused_refine_factor=None)
+    fused_exact = SearchConfig(candidates=20, refine_factor=None, fused_refine_factor=1)
+    # re-ranked on full vectors: the exact cosine distances
+    got, want = distances(lone_exact, [])
+    assert np.allclose(got, want, atol=1e-5)
+    got, want = distances(fused_exact, ["word7 other7"])
+    assert np.allclose(got, want, atol=1e-5)
+    # not re-ranked: the index's scalar-quantised distances, which are not the exact ones
+    for cfg, texts in ((fused_exact, []), (lone_exact, ["word7 other7"])):
+        got, want = distances(cfg, texts)
+        assert np.abs(got - want).max() > 1e-3
+    assert SearchConfig().fused_refine_factor == 1 and SearchConfig().refine_factor == 3
