@@ -132,15 +132,17 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
 
     counts = None
     if plan.todo:
+        from medialake.pipelines.summaries import preload, summarize_assets
+
         ensure_ray(address)
+        summarizer = preload(cfg)  # loads in a driver thread while the stream runs
         sink = LanceSink(store, pipeline_version=version, asset_extra=extra, flush_rows=cfg.commit_every)
         for batch in build(plan.todo, cfg).iter_batches(batch_size=None, batch_format="pyarrow"):
             sink.write(batch)
         counts = sink.close()
         store.remove_uncommitted([w.asset_id for w in plan.todo])  # segments of assets that failed midway
-        from medialake.pipelines.summaries import summarize_assets
-
-        summarize_assets(store, [w.asset_id for w in plan.todo], cfg)  # one summary per asset, on the driver
+        # one summary per asset, on the driver
+        summarize_assets(store, [w.asset_id for w in plan.todo], cfg, loading=summarizer)
     summary = IngestSummary(
         seen=len(records),
         ingested=counts.done if counts else 0,

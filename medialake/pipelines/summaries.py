@@ -3,12 +3,15 @@
 A summary needs all of an asset's segment texts, which only exist together once the sink
 has written them; so this runs on the driver after the stream is drained, reading the
 ``segments`` table back for the assets of this run. Its cost is one summarizer call per
-asset (extractive: one batch of sentence embeddings).
+asset (extractive: one batch of sentence embeddings). The summarizer itself (for the
+extractive one: torch, sentence-transformers and MiniLM, about 5 s) is loaded in a driver
+thread while the stream runs (:func:`preload`), not after it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pyarrow as pa
 
@@ -35,18 +38,35 @@ def asset_texts(store: Store, asset_ids: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def summarize_assets(store: Store, asset_ids: list[str], cfg: IngestConfig) -> int:
-    """Summarise the done assets among ``asset_ids`` into ``assets.summary``; returns how many."""
+def load_summarizer(cfg: IngestConfig):
     from medialake.models.summarizer import make_summarizer
 
+    role = cfg.summarizer
+    return make_summarizer(role.model, device=role.device, text_model=cfg.text.model or "all-MiniLM-L6-v2",
+                           **role.options)
+
+
+def preload(cfg: IngestConfig) -> Future | None:
+    """Start loading the summarizer in a driver thread; None when the role is off.
+    The driver mostly waits on the stream, so the load overlaps the model stages."""
+    if not cfg.summarizer.model:
+        return None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medialake-summarizer")
+    future = pool.submit(load_summarizer, cfg)
+    pool.shutdown(wait=False)
+    return future
+
+
+def summarize_assets(store: Store, asset_ids: list[str], cfg: IngestConfig, loading: Future | None = None) -> int:
+    """Summarise the done assets among ``asset_ids`` into ``assets.summary``; returns how many.
+    ``loading``: the summarizer being loaded by :func:`preload` (loaded here otherwise)."""
     role = cfg.summarizer
     if not role.model or not asset_ids:
         return 0
     texts = asset_texts(store, asset_ids)
     if not texts:
         return 0
-    summarizer = make_summarizer(role.model, device=role.device, text_model=cfg.text.model or "all-MiniLM-L6-v2",
-                                 **role.options)
+    summarizer = loading.result() if loading is not None else load_summarizer(cfg)
     summaries = {aid: summarizer.summarize(t) for aid, t in texts.items()}
     summaries = {a: s for a, s in summaries.items() if s}
     if not summaries:
