@@ -26,6 +26,9 @@ class IngestSummary:
     failures: dict[str, str] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)  # new, changed, moved, deleted, ...
     run_id: str | None = None
+    #: seconds from the start of the run until the first finished segment reached the sink:
+    #: the stream's warm-up (actors started, models loaded, the first file through every stage)
+    first_result_s: float | None = None
 
     def line(self) -> str:
         return (f"assets seen: {self.seen}, ingested: {self.ingested}, skipped: {self.skipped}, "
@@ -131,6 +134,7 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
         store.delete_segments([w.asset_id for w in plan.todo])
 
     counts = None
+    first_result = None
     if plan.todo:
         from medialake.pipelines.summaries import preload, summarize_assets
 
@@ -138,6 +142,8 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
         summarizer = preload(cfg)  # loads in a driver thread while the stream runs
         sink = LanceSink(store, pipeline_version=version, asset_extra=extra, flush_rows=cfg.commit_every)
         for batch in build(plan.todo, cfg).iter_batches(batch_size=None, batch_format="pyarrow"):
+            if first_result is None:
+                first_result = time.perf_counter() - t0
             sink.write(batch)
         counts = sink.close()
         store.remove_uncommitted([w.asset_id for w in plan.todo])  # segments of assets that failed midway
@@ -153,6 +159,7 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
         failures=counts.failures if counts else {},
         outcomes={k: plan.count(k) for k in OUTCOMES},
         run_id=run_id,
+        first_result_s=first_result,
     )
     if plan.todo or plan.deleted:
         # vector index per vector column (exact search below the threshold), positional

@@ -78,6 +78,7 @@ def test_searches_during_an_ingest_see_only_committed_assets(archive, cfg, tmp_p
         t.join(60)
     assert not errors, errors
     assert summary.ingested == 5 and summary.failed == 0 and summary.outcomes["new"] == 5
+    assert 0 < summary.first_result_s < summary.seconds  # warm-up: until the first segment reached the sink
     print("concurrent reader:", stats)
     assert stats["searches"] >= 3
     top = medialake.search("front left", db=db, limit=1)[0]
@@ -107,6 +108,7 @@ def test_moved_duplicated_and_deleted_files_need_no_model_work(archive, cfg, tmp
     store = Store(db)  # a fresh handle: an open LanceDB table keeps the version it read
     assert (o["moved"], o["duplicate"], o["deleted"], o["unchanged"], o["new"]) == (1, 1, 1, 3, 0)
     assert summary.ingested == 0 and summary.segments == 0  # no model work
+    assert summary.first_result_s is None  # no stream ran
     after = {a["asset_id"]: a for a in store.assets().to_pylist()}
     fl = after[before[str(archive / "front_left.oga")]["asset_id"]]
     assert fl["status"] == "done" and fl["uri"] == str(archive / "moved" / "front_left.oga")
