@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from medialake.operators.decode import without
+
 
 class AttemptLedger:
     """Counts, per row key, the hand-overs to a model that have not come back yet."""
@@ -71,8 +73,6 @@ class Guarded:
         self.drop = drop  # payload columns no later stage reads: nulled on the way out
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        from medialake.operators.decode import without
-
         return without(self._run(batch), self.drop) if self.drop else self._run(batch)
 
     def _get(self, ref):
