@@ -95,7 +95,7 @@ def role_alone(step, batches: list[pa.Table]) -> tuple[float, float, list[pa.Tab
     import ray
     from ray.util import ActorPool
 
-    from medialake.pipelines.ingest import stage_args
+    from medialake.pipelines.plan import stage_args
 
     args = stage_args(step)
 
@@ -163,7 +163,7 @@ def naive(corpus: str, db: str, cfg: IngestConfig, defaults: bool = False) -> di
     from medialake.operators.decode import decode_file, failed_row, to_stream_table
     from medialake.operators.scan import scan
     from medialake.operators.sink import LanceSink
-    from medialake.pipelines.ingest import payload_drops, records_table, stage_args, steps
+    from medialake.pipelines.plan import payload_drops, records_table, stage_args, steps
     from medialake.store import Store
 
     import lancedb  # noqa: F401  (library import is start-up, as in the driver of [1])
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
           "decode.num_cpus =", cfg.decode.num_cpus)
 
     from medialake.operators.scan import scan
-    from medialake.pipelines.ingest import PAYLOADS, build, steps
+    from medialake.pipelines.plan import PAYLOADS, build, steps
     from medialake.pipelines.runtime import ensure_ray
 
     work = tempfile.mkdtemp(prefix="medialake-bench-")

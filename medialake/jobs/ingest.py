@@ -91,7 +91,7 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
     from medialake.operators.diff import content_hash, diff
     from medialake.operators.scan import resolve_source
     from medialake.operators.sink import LanceSink
-    from medialake.pipelines.ingest import build
+    from medialake.pipelines.plan import build
     from medialake.pipelines.runtime import ensure_ray
     from medialake.pipelines.versions import model_versions
     from medialake.store import Store, maintain
@@ -104,7 +104,7 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
     fs, root_path, prefix = resolve_source(str(source))
     records = scan(str(source), cfg.extensions)
     store = Store(str(db))
-    from medialake.pipelines.ingest import vector_dims
+    from medialake.pipelines.plan import vector_dims
 
     store.ensure_vector_columns(vector_dims(cfg))  # image/audio vector columns, widths from the models
     store.remove_uncommitted()  # leftovers of a crashed run: segments of assets not done

@@ -70,6 +70,20 @@ BUILTIN: dict[str, Callable[[], Path]] = {
 }
 
 
+#: The model each role uses unless a config says otherwise (the ``offline`` profile): what
+#: an ingest writes with by default, and so what a search embeds queries with. ``None``:
+#: the role is off by default (no such weights install offline).
+DEFAULT_MODELS: dict[str, str | None] = {
+    "asr": "whisper-tiny.en",
+    "ocr": "rapidocr",
+    "captioner": None,
+    "text": "all-MiniLM-L6-v2",
+    "image_text": None,
+    "audio": None,
+    "summarizer": "extractive",
+}
+
+
 def resolve(name: str) -> str:
     """Return a local directory (or hub id) for the model called ``name``."""
     if name in BUILTIN:

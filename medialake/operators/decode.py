@@ -25,7 +25,7 @@ from medialake.operators.image import decode_image_file, jpeg_thumbnail
 from medialake.operators.sources import Deadline
 from medialake.operators.timeline import Timeline, iter_timeline
 from medialake.operators.video import fit_size, to_jpeg
-from medialake.pipelines.config import DecodeConfig
+from medialake.operators.config import DecodeConfig
 from medialake.schema import STREAM
 
 
@@ -115,16 +115,6 @@ def failed_row(record: dict, exc: BaseException) -> dict:
 def to_stream_table(rows: list[dict]) -> pa.Table:
     cols = {f.name: [r.get(f.name) for r in rows] for f in STREAM}
     return pa.Table.from_pydict(cols, schema=STREAM)
-
-
-def without(table: pa.Table, columns) -> pa.Table:
-    """``table`` with ``columns`` set to null (the schema stays ``STREAM``'s), so payloads
-    no later stage reads (PCM, frames) do not travel on through the object store."""
-    for name in columns:
-        if name in table.column_names:
-            i = table.column_names.index(name)
-            table = table.set_column(i, table.field(i), pa.nulls(table.num_rows, table.field(i).type))
-    return table
 
 
 def decode_stream(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False,

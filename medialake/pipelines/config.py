@@ -15,72 +15,17 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field
 
 from medialake.errors import ConfigError
+from medialake.models.registry import DEFAULT_MODELS
+from medialake.operators.config import DecodeConfig
+from medialake.settings import Frozen, merge, read_yaml_mapping, validate
+
+__all__ = ["DecodeConfig", "IngestConfig", "PROFILES", "ROLES", "RetryConfig", "RoleConfig", "load_config"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class DecodeConfig(_Frozen):
-    """How media are cut into segments."""
-
-    window_s: float = Field(10.0, gt=0, description="length of a video/audio window, seconds")
-    overlap_s: float = Field(0.0, ge=0, description="overlap between consecutive windows, seconds")
-    thumbnail_px: int = Field(256, ge=16, le=2048, description="longest side of thumbnails, pixels")
-    thumbnail_quality: int = Field(80, ge=10, le=95)
-    sample_rate: int = Field(16000, description="audio is resampled to this rate, mono")
-    max_image_pixels: int = Field(100_000_000, gt=0, description="decompression-bomb guard")
-    num_cpus: float = Field(0.5, gt=0, description="CPUs reserved per decode task")
-    # -- chunking policies ------------------------------------------------------------
-    video_chunking: Literal["fixed", "shots"] = Field(
-        "fixed", description="fixed: windows of window_s with overlap_s; shots: scene cuts (shot_* fields)")
-    audio_chunking: Literal["fixed", "vad"] = Field(
-        "fixed", description="fixed: windows of window_s; vad: speech segments from the Silero VAD (vad_* fields)")
-    shot_threshold: float = Field(0.12, gt=0, lt=1, description="mean grey difference (0-1) between sampled frames that counts as a cut")
-    shot_fps: float = Field(4.0, gt=0, le=30, description="frames per second compared when looking for cuts")
-    min_shot_s: float = Field(1.0, ge=0, description="shorter shots are merged into the previous one")
-    max_shot_s: float = Field(30.0, gt=0, description="longer shots are split evenly")
-    vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability that starts speech")
-    vad_merge_gap_s: float = Field(0.5, ge=0, description="silences shorter than this stay inside one segment")
-    vad_max_segment_s: float = Field(30.0, gt=0, description="speech segments are cut at this length")
-    vad_min_speech_s: float = Field(0.25, ge=0, description="speech shorter than this is dropped")
-    vad_pad_s: float = Field(0.2, ge=0, description="padding added on both sides of a speech segment")
-    # -- frames handed to the models -----------------------------------------------------
-    frames_per_segment: int = Field(4, ge=0, le=64, description="frames kept per video segment (and per animated image)")
-    frame_tolerance_s: float = Field(
-        0.2, ge=0, le=2.0,
-        description="a sampled frame may be up to this much earlier than wanted when that lets the decoder skip "
-                    "every B-frame (checked per file on its first seconds; 0: always the exact frame)")
-    frame_px: int = Field(224, ge=16, le=2048, description="shorter side of the frames handed to the models, pixels")
-    frame_quality: int = Field(90, ge=10, le=100, description="JPEG quality of those frames")
-    # -- limits -----------------------------------------------------------------------
-    timeout_s: float = Field(600.0, gt=0, description="per-file decode time limit; a file over it fails with a reason")
-    rows_per_block: int = Field(32, ge=1, description="segment rows per Arrow block emitted by the decoder")
-    concurrency: int | None = Field(
-        None, ge=1, description="most decode tasks at once (each holds about one segment of its file); null: as many as CPUs allow")
-
-    @model_validator(mode="after")
-    def _overlap_below_window(self) -> "DecodeConfig":
-        if self.overlap_s >= self.window_s:
-            raise ValueError(
-                f"overlap_s ({self.overlap_s}) must be smaller than window_s ({self.window_s})"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _shot_bounds(self) -> "DecodeConfig":
-        if self.min_shot_s >= self.max_shot_s:
-            raise ValueError(f"min_shot_s ({self.min_shot_s}) must be smaller than max_shot_s ({self.max_shot_s})")
-        if self.audio_chunking == "vad" and self.sample_rate != 16000:
-            raise ValueError("audio_chunking 'vad' needs sample_rate 16000 (the Silero VAD runs at 16 kHz)")
-        return self
-
-
-class RoleConfig(_Frozen):
+class RoleConfig(Frozen):
     """One model role: which model fills it and how its actor pool is sized."""
 
     model: str | None = Field(None, description="registry name, local directory or hub id; null skips the role")
@@ -92,7 +37,7 @@ class RoleConfig(_Frozen):
     options: dict[str, Any] = Field(default_factory=dict, description="passed to the model wrapper")
 
 
-class RetryConfig(_Frozen):
+class RetryConfig(Frozen):
     """What happens when a model fails on an input (issue 6).
 
     A Python exception on a batch is retried row by row in the actor; a model process
@@ -106,22 +51,22 @@ class RetryConfig(_Frozen):
     max_task_retries: int = Field(-1, ge=-1, description="Ray retries of a batch whose actor died (-1: unlimited)")
 
 
-class IngestConfig(_Frozen):
+class IngestConfig(Frozen):
     """Everything an ingestion run needs besides the source and the database."""
 
     profile: str = "offline"
     decode: DecodeConfig = DecodeConfig()
     # tiny.en, 2 actors x 1 thread: measured best on the samples (WER 0.225 vs base's 0.325,
     # 3.2x faster) and on 2 cores (benchmarks/ingest_bench.py); `--profile multilingual` for base.
-    asr: RoleConfig = RoleConfig(model="whisper-tiny.en", batch_size=2, concurrency=2, num_cpus=0.5,
+    asr: RoleConfig = RoleConfig(model=DEFAULT_MODELS["asr"], batch_size=2, concurrency=2, num_cpus=0.5,
                                  options={"compute_type": "int8", "cpu_threads": 1, "vad_filter": True})
-    text: RoleConfig = RoleConfig(model="all-MiniLM-L6-v2", batch_size=32, num_cpus=0.25)
+    text: RoleConfig = RoleConfig(model=DEFAULT_MODELS["text"], batch_size=32, num_cpus=0.25)
     image_text: RoleConfig = Field(RoleConfig(batch_size=16, num_cpus=0.25), description="CLIP/SigLIP: image_vector")
     audio: RoleConfig = Field(RoleConfig(batch_size=8, num_cpus=0.25), description="CLAP: audio_vector")
-    ocr: RoleConfig = Field(RoleConfig(model="rapidocr", batch_size=4, num_cpus=0.25, options={"min_confidence": 0.6}),
+    ocr: RoleConfig = Field(RoleConfig(model=DEFAULT_MODELS["ocr"], batch_size=4, num_cpus=0.25, options={"min_confidence": 0.6}),
                             description="text in pictures: ocr_text")
     captioner: RoleConfig = Field(RoleConfig(batch_size=4, num_cpus=0.25), description="VLM or assembly: caption")
-    summarizer: RoleConfig = Field(RoleConfig(model="extractive", options={"max_sentences": 3}),
+    summarizer: RoleConfig = Field(RoleConfig(model=DEFAULT_MODELS["summarizer"], options={"max_sentences": 3}),
                                    description="one summary per asset, after the run (extractive or a causal LM)")
     retries: RetryConfig = RetryConfig()
     commit_every: int = Field(256, ge=1, description="segments buffered by the sink before each write")
@@ -174,38 +119,6 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
-def _merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def _explain(err: ValidationError, origin: str) -> ConfigError:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {e['msg']}")
-    return ConfigError(
-        f"invalid medialake config ({origin}):\n" + "\n".join(lines)
-        + "\nFix the field(s) above; `medialake ingest --help` and README.md list the options."
-    )
-
-
-def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, Any]:
-    """The mapping held by the YAML file at ``path``; a clear :class:`ConfigError` otherwise."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{what} {p} does not exist; pass the path of a YAML file")
-    try:
-        loaded = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{what} {p} is not valid YAML: {e}") from e
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"{what} {p} must hold a mapping of fields, not {type(loaded).__name__}")
-    return loaded
-
-
 def load_config(
     path: str | Path | None = None,
     profile: str | None = None,
@@ -220,14 +133,12 @@ def load_config(
     if path is not None:
         data = read_yaml_mapping(path, "config file")
         origin = str(path)
-    data = _merge(data, overrides or {})
+    data = merge(data, overrides or {})
     name = profile or data.get("profile") or "offline"
     if name not in PROFILES:
         raise ConfigError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     # Partial sections merge onto the defaults: `asr: {concurrency: 3}` keeps the asr model.
-    data = _merge(_merge(IngestConfig().model_dump(), PROFILES[name]), data)
+    data = merge(merge(IngestConfig().model_dump(), PROFILES[name]), data)
     data["profile"] = name
-    try:
-        return IngestConfig.model_validate(data)
-    except ValidationError as e:
-        raise _explain(e, origin) from None
+    return validate(IngestConfig, data, f"medialake config ({origin})",
+                    "Fix the field(s) above; `medialake ingest --help` and README.md list the options.")

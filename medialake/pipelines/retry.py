@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from medialake.operators.decode import without
+from medialake.arrow import null_columns
 
 
 class AttemptLedger:
@@ -73,7 +73,7 @@ class Guarded:
         self.drop = drop  # payload columns no later stage reads: nulled on the way out
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return without(self._run(batch), self.drop) if self.drop else self._run(batch)
+        return null_columns(self._run(batch), self.drop) if self.drop else self._run(batch)
 
     def _get(self, ref):
         import ray
@@ -143,7 +143,7 @@ def apply_step(ds, step, cfg, ledger=None, drop: tuple[str, ...] = ()):
     ``drop``: payload columns the stage nulls in its output (no later stage reads them)."""
     import ray
 
-    from medialake.pipelines.ingest import stage_args
+    from medialake.pipelines.plan import stage_args
 
     if ledger is None:
         ledger = ray.remote(num_cpus=0)(AttemptLedger).remote()

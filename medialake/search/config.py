@@ -12,19 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from medialake.errors import ConfigError
+from medialake.settings import Frozen, read_yaml_mapping, validate
 
 #: Names of the ranked lists that fusion weighs: one per embedding space, plus BM25
 #: matches of the query words (``fulltext``) and exact phrase matches (``phrase``).
 LISTS = ("text", "image_text", "audio", "fulltext", "phrase")
 
 
-class SearchConfig(BaseModel):
+class SearchConfig(Frozen):
     """How a query is embedded, ranked and fused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     models: dict[str, str | None] = Field(
         default_factory=lambda: {"text": None, "image_text": None, "audio": None},
@@ -65,13 +63,7 @@ class SearchConfig(BaseModel):
 
 def load_search_config(path: str | Path | None = None, **overrides) -> SearchConfig:
     """A :class:`SearchConfig` from an optional YAML file, then keyword overrides."""
-    from medialake.pipelines.config import read_yaml_mapping
-
     data: dict = read_yaml_mapping(path, "search config file") if path is not None else {}
     data.update(overrides)
-    try:
-        return SearchConfig.model_validate(data)
-    except ValidationError as e:
-        lines = [f"  {'.'.join(str(x) for x in err['loc']) or '(top level)'}: {err['msg']}" for err in e.errors()]
-        raise ConfigError("invalid search config:\n" + "\n".join(lines)
-                          + "\nFix the field(s) above; medialake/search/config.py lists them.") from None
+    return validate(SearchConfig, data, "search config",
+                    "Fix the field(s) above; medialake/search/config.py lists them.")

@@ -86,14 +86,9 @@ _loaded: dict[tuple, object] = {}
 
 def default_models() -> dict[str, str | None]:
     """The model of each role in the default ingest profile (what ingest wrote with)."""
-    from medialake.pipelines.config import load_config
+    from medialake.models.registry import DEFAULT_MODELS
 
-    cfg = load_config()
-    out = {}
-    for role in ("text", "image_text", "audio", "asr"):
-        rc = getattr(cfg, role, None)
-        out[role] = getattr(rc, "model", None)
-    return out
+    return {role: DEFAULT_MODELS[role] for role in ("text", "image_text", "audio", "asr")}
 
 
 # --- query media -------------------------------------------------------------------------

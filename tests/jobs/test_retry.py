@@ -7,7 +7,7 @@ import flaky_models
 from medialake.operators.decode import to_stream_table
 from medialake.operators.sink import LanceSink
 from medialake.pipelines.config import IngestConfig, RetryConfig, RoleConfig
-from medialake.pipelines.ingest import Step
+from medialake.pipelines.plan import Step
 from medialake.pipelines.retry import AttemptLedger, apply_step, failed_markers
 from medialake.store import Store
 

@@ -9,7 +9,7 @@ from corpus import make_corpus
 from medialake.operators.decode import decode_batch
 from medialake.operators.scan import scan
 from medialake.pipelines.config import DecodeConfig, IngestConfig
-from medialake.pipelines.ingest import records_table
+from medialake.pipelines.plan import records_table
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from media import make_corrupt, make_png, make_video, make_wav
 from medialake.errors import DecodeError
 from medialake.operators.decode import decode_batch, decode_file, pcm_of
 from medialake.pipelines.config import DecodeConfig
-from medialake.pipelines.ingest import records_table
+from medialake.pipelines.plan import records_table
 from medialake.operators.scan import scan
 
 CFG = DecodeConfig(window_s=2.0, thumbnail_px=32)

@@ -2,7 +2,7 @@ import pytest
 
 from medialake.errors import ConfigError
 from medialake.pipelines.config import load_config
-from medialake.pipelines.ingest import AUTO_GPU_SHARE, build, gpus_for, payload_drops, stage_args, steps, vector_dims
+from medialake.pipelines.plan import AUTO_GPU_SHARE, build, gpus_for, payload_drops, stage_args, steps, vector_dims
 
 
 def test_steps_follow_the_roles_that_have_a_model():
