@@ -95,7 +95,7 @@ def role_alone(step, batches: list[pa.Table]) -> tuple[float, float, list[pa.Tab
     import ray
     from ray.util import ActorPool
 
-    from medialake.pipelines.plan import stage_args
+    from medialake.pipelines.adapter import stage_args
 
     args = stage_args(step)
 
@@ -163,7 +163,8 @@ def naive(corpus: str, db: str, cfg: IngestConfig, defaults: bool = False) -> di
     from medialake.operators.decode import decode_file, failed_row, to_stream_table
     from medialake.operators.scan import scan
     from medialake.operators.sink import LanceSink
-    from medialake.pipelines.plan import payload_drops, records_table, stage_args, steps
+    from medialake.pipelines.adapter import payload_drops, stage_args, steps
+    from medialake.pipelines.plan import records_table
     from medialake.store import Store
 
     import lancedb  # noqa: F401  (library import is start-up, as in the driver of [1])
@@ -175,10 +176,12 @@ def naive(corpus: str, db: str, cfg: IngestConfig, defaults: bool = False) -> di
     models = []
     for step in steps(cfg):
         kwargs = dict(stage_args(step)["fn_constructor_kwargs"])
+        opts = kwargs["options"]
         if defaults:
-            kwargs.update(LIBRARY_DEFAULTS.get(step.name, {}))
-        elif "cpu_threads" in kwargs:  # one process: give the model every core
-            kwargs["cpu_threads"] = max(int(kwargs["cpu_threads"] or 0), os.cpu_count() or 1)
+            opts = opts.model_copy(update=LIBRARY_DEFAULTS.get(step.name, {}))
+        elif "cpu_threads" in type(opts).model_fields:  # one process: give the model every core
+            opts = opts.model_copy(update={"cpu_threads": max(int(opts.cpu_threads or 0), os.cpu_count() or 1)})
+        kwargs["options"] = opts
         models.append((step.cls(**kwargs), step.role.batch_size))
     load = time.perf_counter() - t0
     store = Store(db)
@@ -287,11 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
           f"GPU: {'yes' if gpu else 'none'}; load average {os.getloadavg()[0]:.2f}")
     print("config:", {n: {"model": r.model, "concurrency": r.concurrency, "num_cpus": r.num_cpus,
-                          "batch_size": r.batch_size, **r.options} for n, r in roles(cfg).items() if r.model},
+                          "batch_size": r.batch_size, **r.options.model_dump(exclude_defaults=True)} for n, r in roles(cfg).items() if r.model},
           "decode.num_cpus =", cfg.decode.num_cpus)
 
     from medialake.operators.scan import scan
-    from medialake.pipelines.plan import PAYLOADS, build, steps
+    from medialake.pipelines.adapter import steps
+    from medialake.pipelines.plan import build
+    from medialake.schema import PAYLOADS
     from medialake.pipelines.runtime import ensure_ray
 
     work = tempfile.mkdtemp(prefix="medialake-bench-")
@@ -353,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
 
     records = scan(corpus, cfg.extensions)
     # decode alone keeps the payloads the roles will read (the full plan passes them on)
-    needed = tuple(c for c, readers in PAYLOADS.items() if any(s.name in readers for s in steps(cfg)))
+    needed = tuple(c for c in PAYLOADS if any(c in s.cls.reads for s in steps(cfg)))
     rounds = [one_round(i) for i in range(a.repeat)]
     ray.shutdown()
     # Report the round the other users of the machine disturbed least.

@@ -77,7 +77,7 @@ def role_setup(role: str, scale: int):
 
 
 def direct(step, table: pa.Table) -> float:
-    from medialake.pipelines.plan import stage_args
+    from medialake.pipelines.adapter import stage_args
 
     kw = stage_args(step, available_gpus=0.0)["fn_constructor_kwargs"]
     stage = step.cls(**kw)
@@ -92,7 +92,7 @@ def direct(step, table: pa.Table) -> float:
 def pipeline(step, table: pa.Table) -> tuple[float, float]:
     import ray
 
-    from medialake.pipelines.plan import stage_args
+    from medialake.pipelines.adapter import stage_args
 
     bs = step.role.batch_size
     blocks = [table.slice(i, bs) for i in range(0, table.num_rows, bs)]
@@ -114,7 +114,7 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=1, help="multiply the number of inputs")
     args = ap.parse_args()
 
-    from medialake.pipelines.plan import steps
+    from medialake.pipelines.adapter import steps
     from medialake.pipelines.runtime import ensure_ray
 
     ensure_ray(num_cpus=2)

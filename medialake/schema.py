@@ -228,3 +228,6 @@ def segments_schema_with(dims: dict[str, int], text_dim: int = TEXT_DIM) -> pa.S
     for f in vector_fields({k: v for k, v in dims.items() if k != "text_vector"}):
         base = base.append(f)
     return base.with_metadata(segments_schema(text_dim).metadata)
+
+PAYLOADS = ("audio", "frames", "frame_times")
+RECORD = pa.schema([STREAM.field(n) for n in ("asset_id", "uri", "media_type", "size", "mtime")])

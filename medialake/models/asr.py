@@ -7,9 +7,9 @@ faster-whisper size name goes to faster-whisper, a transformers Whisper director
 ``openai/whisper-*`` hub id to :class:`HFSpeechRecognizer`; ``backend=`` forces one.
 faster-whisper can skip non-speech with its bundled Silero VAD (``vad_filter=True``).
 
-``Transcriber`` is the batch callable the pipeline runs as an actor: it fills
-``transcript`` and ``language`` for rows that carry audio. Each row is one segment, so
-the language is detected per segment.
+:class:`AsrStage` is the ``asr`` role's model stage (an actor pool in the pipeline): it
+fills ``transcript`` and ``language`` for rows that carry audio. Each row is one segment,
+so the language is detected per segment. :class:`AsrOptions` are its typed options.
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+from pydantic import Field
 
+from medialake import arrow
 from medialake.errors import ModelError
 from medialake.models.registry import cached, check_device, pick_device, resolve, torch_dtype
-from medialake.models.text import _set
+from medialake.models.stage import ModelStage
+from medialake.settings import Frozen
 
 
 @dataclass
@@ -176,31 +180,50 @@ def is_silent(pcm: np.ndarray, threshold_db: float = -50.0) -> bool:
     return 20 * np.log10(rms + 1e-12) < threshold_db
 
 
-class Transcriber:
-    """Batch callable: ``audio`` (float32 PCM bytes) -> ``transcript``, ``language``."""
+class AsrOptions(Frozen):
+    """``asr.options``: how Whisper runs. faster-whisper takes all but ``max_new_tokens`` and
+    ``dtype``; the transformers backend takes ``language``, ``max_new_tokens`` and ``dtype``."""
 
-    def __init__(self, model: str = "whisper-base", device: str = "auto", compute_type: str = "int8",
-                 cpu_threads: int = 0, beam_size: int = 1, silence_db: float = -50.0, backend: str = "auto",
-                 vad_filter: bool = False, word_timestamps: bool = False, language: str | None = None,
-                 max_new_tokens: int = 128, dtype: str = "auto", **_: object):
+    backend: Literal["auto", "faster-whisper", "transformers"] = "auto"
+    compute_type: str = Field("int8", description="CTranslate2 compute type on CPU (float16 is used on a GPU)")
+    cpu_threads: int = Field(0, ge=0, description="CTranslate2 threads per actor (0: its default)")
+    beam_size: int = Field(1, ge=1)
+    vad_filter: bool = Field(False, description="skip non-speech inside a segment with the Silero VAD")
+    word_timestamps: bool = False
+    language: str | None = Field(None, description="force a language code; null: detected per segment")
+    silence_db: float = Field(-50.0, description="segments quieter than this (RMS, dBFS) are not transcribed")
+    max_new_tokens: int = Field(128, ge=1, description="transformers backend: tokens per 30 s piece")
+    dtype: str = Field("auto", description="transformers backend: float32, bfloat16 or float16")
+
+
+class AsrStage(ModelStage):
+    """``audio`` (float32 PCM bytes) -> ``transcript``, ``language``."""
+
+    role = "asr"
+    reads = ("audio",)
+    writes = ("transcript", "language")
+    Options = AsrOptions
+    gpu_share = 0.25
+
+    def __init__(self, model: str = "whisper-base", **kw):
+        super().__init__(model, **kw)
+        o = self.options
         self.asr = SpeechRecognizer.shared(
-            model, device, backend, compute_type=compute_type, cpu_threads=cpu_threads, beam_size=beam_size,
-            vad_filter=vad_filter, word_timestamps=word_timestamps, language=language,
-            max_new_tokens=max_new_tokens, dtype=dtype)
-        self.silence_db = silence_db
+            model, self.device, o.backend, compute_type=o.compute_type, cpu_threads=o.cpu_threads,
+            beam_size=o.beam_size, vad_filter=o.vad_filter, word_timestamps=o.word_timestamps,
+            language=o.language, max_new_tokens=o.max_new_tokens, dtype=o.dtype)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         texts: list[str | None] = []
         langs: list[str | None] = []
-        raw = batch.column("audio").to_pylist() if "audio" in batch.column_names else [None] * batch.num_rows
-        for audio in raw:
-            pcm = np.frombuffer(audio, dtype=np.float32) if audio else np.zeros(0, np.float32)
-            if is_silent(pcm, self.silence_db):
+        for audio in arrow.values(batch, self.reads[0]):
+            pcm = arrow.pcm(audio)
+            if is_silent(pcm, self.options.silence_db):
                 texts.append(None)
                 langs.append(None)
                 continue
             t = self.asr.transcribe(pcm)
             texts.append(t.text or None)
             langs.append(t.language)
-        batch = _set(batch, "transcript", pa.array(texts, type=pa.string()))
-        return _set(batch, "language", pa.array(langs, type=pa.string()))
+        batch = arrow.set_column(batch, "transcript", pa.array(texts, type=pa.string()))
+        return arrow.set_column(batch, "language", pa.array(langs, type=pa.string()))

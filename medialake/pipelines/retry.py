@@ -1,7 +1,7 @@
 """Model stages that survive failing inputs: Ray restarts, per-input attempts, failed rows.
 
-``apply_step(ds, step, cfg)`` maps a model stage over the dataset through
-:class:`Guarded`, which wraps the stage's callable class:
+:func:`medialake.pipelines.adapter.apply_step` maps each model stage over the dataset
+through :class:`RetryingStage`, which wraps the stage's class:
 
 - a batch is first run whole; a Python exception makes the actor retry it row by row,
   each row up to ``cfg.retries.attempts`` times;
@@ -62,12 +62,13 @@ def failed_markers(rows: pa.Table, reasons: list[str]) -> pa.Table:
     return out
 
 
-class Guarded:
-    """Batch callable wrapping a model stage ``cls`` with the retry policy above."""
+class RetryingStage:
+    """Batch callable wrapping the model stage class ``stage`` (built with ``kwargs``) with
+    the retry policy above; ``role`` names it in keys and failure reasons."""
 
-    def __init__(self, cls: type, step: str, ledger, attempts: int = 3, drop: tuple[str, ...] = (), **kwargs):
-        self.inner = cls(**kwargs)
-        self.step = step
+    def __init__(self, stage: type, role: str, ledger, attempts: int = 3, drop: tuple[str, ...] = (), **kwargs):
+        self.inner = stage(**kwargs)
+        self.role = role
         self.ledger = ledger
         self.attempts = attempts
         self.drop = drop  # payload columns no later stage reads: nulled on the way out
@@ -81,7 +82,7 @@ class Guarded:
         return ray.get(ref)
 
     def _run(self, batch: pa.Table) -> pa.Table:
-        keys = _keys(self.step, batch)
+        keys = _keys(self.role, batch)
         batch_keys = [f"batch:{k}" for k in keys]
         before = self._get(self.ledger.begin.remote(batch_keys))
         if max(before, default=0) == 0:  # first time here: run the batch whole
@@ -117,38 +118,9 @@ class Guarded:
                 self.ledger.clear.remote([keys[i]])
                 continue
             failed_idx.append(i)
-            reasons.append(f"model stage {self.step!r} failed on this input {self.attempts} times; "
+            reasons.append(f"model stage {self.role!r} failed on this input {self.attempts} times; "
                            + (f"last error: {err}" if err else "the model process died each time"))
         if failed_idx:
             self.ledger.clear.remote([keys[i] for i in failed_idx])
             done.append(failed_markers(batch.take(pa.array(failed_idx)), reasons))
         return pa.concat_tables(done, promote_options="permissive") if done else batch.slice(0, 0)
-
-
-def stage_ray_args(cfg) -> dict:
-    """``map_batches`` Ray actor options from ``cfg.retries``."""
-    r = cfg.retries
-    # Ray Data's actor pools default to -1 (unlimited) for both; pass only what differs
-    # (Ray 2.60 has no named parameter for these and warns about ``**ray_remote_args``).
-    out = {}
-    if r.max_restarts != -1:
-        out["max_restarts"] = r.max_restarts
-    if r.max_task_retries != -1:
-        out["max_task_retries"] = r.max_task_retries
-    return out
-
-
-def apply_step(ds, step, cfg, ledger=None, drop: tuple[str, ...] = ()):
-    """``ds.map_batches`` of one model stage, guarded by the retry policy of ``cfg``;
-    ``drop``: payload columns the stage nulls in its output (no later stage reads them)."""
-    import ray
-
-    from medialake.pipelines.plan import stage_args
-
-    if ledger is None:
-        ledger = ray.remote(num_cpus=0)(AttemptLedger).remote()
-    args = stage_args(step)
-    args["fn_constructor_kwargs"] = {"cls": step.cls, "step": step.name, "ledger": ledger,
-                                     "attempts": cfg.retries.attempts, "drop": tuple(drop), **args["fn_constructor_kwargs"]}
-    args.update(stage_ray_args(cfg))
-    return ds.map_batches(Guarded, **args)

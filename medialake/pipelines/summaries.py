@@ -43,7 +43,7 @@ def load_summarizer(cfg: IngestConfig):
 
     role = cfg.summarizer
     return make_summarizer(role.model, device=role.device, text_model=cfg.text.model or "all-MiniLM-L6-v2",
-                           **role.options)
+                           options=role.options)
 
 
 def preload(cfg: IngestConfig) -> Future | None:

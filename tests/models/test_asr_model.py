@@ -2,7 +2,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from medialake.models.asr import HFSpeechRecognizer, SpeechRecognizer, Transcriber, backend_of, is_silent
+from medialake.models.asr import HFSpeechRecognizer, SpeechRecognizer, AsrStage, backend_of, is_silent
 from medialake.operators.audio import decode_audio
 from medialake.operators.probe import open_container
 from wer import REFERENCES, wer
@@ -54,7 +54,7 @@ def test_transformers_whisper_runs_through_the_same_transcriber(tiny):
     rng = np.random.default_rng(0)
     speech = (0.1 * rng.standard_normal(16000 * 2)).astype(np.float32)
     batch = pa.table({"audio": pa.array([speech.tobytes(), None, np.zeros(8000, np.float32).tobytes()], pa.binary())})
-    stage = Transcriber(model=str(tiny["whisper"]), device="cpu", max_new_tokens=6)
+    stage = AsrStage(model=str(tiny["whisper"]), device="cpu", options={"max_new_tokens": 6})
     assert isinstance(stage.asr, HFSpeechRecognizer)
     out = stage(batch)
     texts = out.column("transcript").to_pylist()

@@ -1,7 +1,7 @@
 import numpy as np
 import pyarrow as pa
 
-from medialake.models.audio import AudioEmbedder, AudioTextEncoder, resample
+from medialake.models.audio import AudioEmbedStage, AudioTextEncoder, resample
 
 
 def test_resample_16k_to_48k_keeps_duration_and_tone():
@@ -26,6 +26,6 @@ def test_tiny_clap_embeds_audio_and_text_in_one_space(tiny):
 def test_audio_embedder_leaves_null_for_rows_without_audio(tiny):
     pcm = (0.2 * np.sin(np.arange(16000 * 2) / 3)).astype(np.float32).tobytes()
     batch = pa.table({"audio": pa.array([pcm, None, b""], pa.binary())})
-    out = AudioEmbedder(model=str(tiny["clap"]), device="cpu")(batch)
+    out = AudioEmbedStage(model=str(tiny["clap"]), device="cpu")(batch)
     assert out.column("audio_vector").type == pa.list_(pa.float32(), 24)
     assert out.column("audio_vector").is_null().to_pylist() == [False, True, True]

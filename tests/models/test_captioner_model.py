@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from medialake.errors import ModelError
-from medialake.models.captioner import AssembledCaptioner, Captioner, HFCaptioner, ImageCaptioner, _projector_module
+from medialake.models.captioner import AssembledCaptioner, Captioner, HFCaptioner, CaptionStage, _projector_module
 
 PICS = [Image.new("RGB", (64, 48), (200, 30, 30)), Image.new("RGB", (40, 60), (20, 40, 220))]
 
@@ -41,6 +41,6 @@ def test_image_captioner_fills_caption_column(tiny):
     buf = io.BytesIO()
     PICS[0].save(buf, format="JPEG")
     batch = pa.table({"thumbnail": pa.array([buf.getvalue(), None], pa.binary())})
-    out = ImageCaptioner(model=str(tiny["assembly"]), device="cpu", max_new_tokens=6)(batch)
+    out = CaptionStage(model=str(tiny["assembly"]), device="cpu", options={"max_new_tokens": 6})(batch)
     caps = out.column("caption").to_pylist()
     assert isinstance(caps[0], str) and caps[0] and caps[1] is None

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from medialake.errors import ModelError
-from medialake.models.image_text import ImageEmbedder, ImageTextEncoder
+from medialake.models.image_text import ImageEmbedStage, ImageTextEncoder
 from medialake.models.registry import embedding_dim
 
 
@@ -31,7 +31,7 @@ def test_tiny_clip_encodes_images_and_texts_into_one_normalised_space(tiny):
 def test_image_embedder_fills_image_vector_only_where_there_is_a_picture(tiny):
     batch = pa.table({"thumbnail": pa.array([jpeg((255, 0, 0)), None, b"not a jpeg", jpeg((0, 255, 0))], pa.binary()),
                       "segment_id": ["a", "b", "c", "d"]})
-    out = ImageEmbedder(model=str(tiny["clip"]), device="cpu", batch_size=1)(batch)
+    out = ImageEmbedStage(model=str(tiny["clip"]), device="cpu", batch_size=1)(batch)
     col = out.column("image_vector")
     assert col.type == pa.list_(pa.float32(), 16)
     assert col.is_null().to_pylist() == [False, True, True, False]

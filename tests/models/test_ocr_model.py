@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from medialake.models.ocr import TextReader, TextRecognizer, split_words
+from medialake.models.ocr import OcrStage, TextRecognizer, split_words
 
 
 def font(size):
@@ -46,7 +46,7 @@ def test_text_reader_fills_ocr_text_and_nulls_blank_pictures():
     blank = io.BytesIO()
     Image.new("RGB", (120, 90), "white").save(blank, format="JPEG")
     batch = pa.table({"thumbnail": pa.array([buf.getvalue(), blank.getvalue(), None], pa.binary())})
-    out = TextReader()(batch)
+    out = OcrStage()(batch)
     assert out.column("ocr_text").to_pylist() == ["STOP", None, None]
 
 

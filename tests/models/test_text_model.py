@@ -1,6 +1,6 @@
 import numpy as np
 
-from medialake.models.text import TextEmbedder, TextEncoder
+from medialake.models.text import TextEmbedStage, TextEncoder
 
 
 def test_minilm_ranks_paraphrase_above_unrelated():
@@ -19,7 +19,7 @@ def test_embedder_fills_text_and_leaves_null_vectors_for_empty_rows():
     import pyarrow as pa
 
     batch = pa.table({"transcript": ["hello there", None, "  "], "ocr_text": [None, "STOP", None]})
-    out = TextEmbedder()(batch)
+    out = TextEmbedStage()(batch)
     assert out.column("text").to_pylist() == ["hello there", "STOP", None]
     vec = out.column("text_vector")
     assert vec.type == pa.list_(pa.float32(), 384)

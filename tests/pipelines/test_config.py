@@ -11,7 +11,7 @@ def test_defaults_are_the_offline_profile():
     assert cfg.asr.model == "whisper-tiny.en" and cfg.text.model == "all-MiniLM-L6-v2"
     assert load_config(profile="multilingual").asr.model == "whisper-base"
     assert load_config(profile="fast").ocr.model is None
-    assert cfg.asr.options["vad_filter"] is True
+    assert cfg.asr.options.vad_filter is True
     assert cfg.ocr.model == "rapidocr" and cfg.summarizer.model == "extractive"
     assert cfg.image_text.model is None and cfg.audio.model is None and cfg.captioner.model is None
     assert cfg.decode.window_s == 10.0 and cfg.decode.sample_rate == 16000
@@ -63,9 +63,9 @@ def test_config_hash_tracks_what_changes_outputs():
 
 def test_fast_and_gpu_profiles():
     fast = load_config(profile="fast")
-    assert fast.asr.model == "whisper-tiny.en" and fast.asr.options["compute_type"] == "int8"
+    assert fast.asr.model == "whisper-tiny.en" and fast.asr.options.compute_type == "int8"
     gpu = load_config(profile="gpu")
-    assert gpu.asr.options["backend"] == "transformers" and gpu.captioner.model and gpu.audio.model
+    assert gpu.asr.options.backend == "transformers" and gpu.captioner.model and gpu.audio.model
     roles = [gpu.asr, gpu.text, gpu.image_text, gpu.audio, gpu.captioner]
     assert all(r.num_gpus > 0 for r in roles) and sum(r.num_gpus for r in roles) <= 1.0
 

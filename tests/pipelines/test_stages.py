@@ -2,7 +2,8 @@ import pytest
 
 from medialake.errors import ConfigError
 from medialake.pipelines.config import load_config
-from medialake.pipelines.plan import AUTO_GPU_SHARE, build, gpus_for, payload_drops, stage_args, steps, vector_dims
+from medialake.pipelines.adapter import AUTO_GPU_SHARE, gpus_for, payload_drops, stage_args, steps
+from medialake.pipelines.plan import build, vector_dims
 
 
 def test_steps_follow_the_roles_that_have_a_model():
@@ -10,7 +11,7 @@ def test_steps_follow_the_roles_that_have_a_model():
     cfg = load_config(overrides={"asr": {"model": None}, "ocr": {"model": None}, "audio": {"model": "clap-dir"}})
     names = [s.name for s in steps(cfg)]
     assert names == ["text", "audio"]
-    assert steps(cfg)[1].extra == {"sample_rate": 16000}
+    assert steps(cfg)[1].decode_settings == {"sample_rate": 16000}
 
 
 def test_gpu_share_is_automatic_on_gpu_clusters_and_zero_on_cpu():
@@ -31,7 +32,7 @@ def test_stage_args_carry_batch_size_fractional_cpus_and_options(ray_local):
     args = stage_args(step, available_gpus=0.0)
     assert args["batch_size"] == 3 and args["num_cpus"] == 0.3 and args["num_gpus"] is None
     kw = args["fn_constructor_kwargs"]
-    assert kw["model"] == "whisper-tiny.en" and kw["device"] == "cpu" and kw["vad_filter"] is True
+    assert kw["model"] == "whisper-tiny.en" and kw["device"] == "cpu" and kw["options"].vad_filter is True
     gpu = stage_args(step, available_gpus=1.0)
     assert gpu["num_gpus"] == AUTO_GPU_SHARE["asr"] and gpu["fn_constructor_kwargs"]["device"] == "auto"
 
@@ -48,9 +49,10 @@ def test_payloads_are_dropped_after_the_last_stage_that_reads_them():
     cfg = load_config(overrides={"image_text": {"model": "clip-dir"}, "audio": {"model": "clap-dir"}})
     plan = steps(cfg)
     at_decode, after = payload_drops(plan)
-    assert at_decode == ()
+    # the image roles declare that they read the thumbnail, so the frames are read by no stage
+    assert at_decode == ("frames", "frame_times")
     by = dict(zip([s.name for s in plan], after))
-    assert by == {"asr": (), "ocr": (), "text": (), "image_text": ("frames", "frame_times"), "audio": ("audio",)}
+    assert by == {"asr": (), "ocr": (), "text": (), "image_text": (), "audio": ("audio",)}
     assert payload_drops([]) == (("audio", "frames", "frame_times"), [])
 
 
@@ -67,3 +69,46 @@ def test_a_plan_without_readers_carries_no_pcm_or_frames_unless_asked(ray_local,
     kept = segments(build(records, cfg, keep=("audio", "frames")))
     assert len(kept) == len(rows) and all(r["audio"] for r in kept)
     assert all(r["frames"] for r in kept)
+
+
+def test_each_stage_reads_what_decode_or_an_earlier_stage_makes_and_writes_stored_columns():
+    from medialake import schema
+    from medialake.pipelines.adapter import STAGES
+
+    made = set(schema.STREAM.names)
+    stored = set(schema.SEGMENTS.names) | set(schema.MODEL_VECTOR_COLUMNS)
+    for cls in STAGES:
+        assert set(cls.reads) <= made, (cls.role, set(cls.reads) - made)
+        assert cls.writes and set(cls.writes) <= stored, (cls.role, set(cls.writes) - stored)
+        made |= set(cls.writes)
+    assert [cls.role for cls in STAGES] == ["asr", "ocr", "captioner", "text", "image_text", "audio"]
+
+
+def test_a_misspelt_model_option_fails_at_config_load_naming_it():
+    with pytest.raises(ConfigError, match=r"asr\.options\.beam_sise"):
+        load_config(overrides={"asr": {"options": {"beam_sise": 5}}})
+    with pytest.raises(ConfigError, match=r"ocr\.options\.det_side"):
+        load_config(overrides={"ocr": {"options": {"det_side": "big"}}})
+    with pytest.raises(ConfigError, match=r"text\.options\.max_length"):  # the text role takes no options
+        load_config(overrides={"text": {"options": {"max_length": 5}}})
+    assert load_config(overrides={"asr": {"options": {"beam_size": 5}}}).asr.options.beam_size == 5
+
+
+def test_a_stage_built_by_hand_checks_its_options_too():
+    from medialake.models.asr import AsrStage
+
+    with pytest.raises(ConfigError, match=r"asr\.options"):
+        AsrStage.typed_options({"vad_filtr": True})
+    assert AsrStage.typed_options(None).beam_size == 1
+
+
+def test_pools_and_tasks_are_named_by_role(ray_local, samples):
+    from medialake.operators.scan import scan
+
+    cfg = load_config()
+    ds = build(scan(str(samples), cfg.extensions)[:1], cfg)
+    names, op = [], ds._logical_plan.dag
+    while op is not None:
+        names.append(op.name)
+        op = op.input_dependencies[0] if op.input_dependencies else None
+    assert names[::-1] == ["FromArrow", "MapBatches(decode)", "MapBatches(asr)", "MapBatches(ocr)", "MapBatches(text)"]

@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 
 from medialake import schema
-from medialake.models.text import TextEncoder, vector_column
+from medialake.arrow import vector_column
+from medialake.models.text import TextEncoder
 from medialake.store import Store
 
 

@@ -4,12 +4,21 @@ import os
 
 import pyarrow as pa
 
+from medialake.models.stage import ModelStage
+from medialake.settings import Frozen
 
-class Flaky:
+
+class FlakyOptions(Frozen):
+    marker_dir: str
+
+
+class Flaky(ModelStage):
     """Dies (``os._exit``) on uris with ``poison``, raises on ``bad``, dies once on ``once``."""
 
-    def __init__(self, marker_dir: str, **_):
-        self.marker_dir = marker_dir
+    role = "flaky"
+    reads = ("uri",)
+    writes = ("out",)
+    Options = FlakyOptions
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         for uri in batch.column("uri").to_pylist():
@@ -18,7 +27,7 @@ class Flaky:
             if "bad" in uri:
                 raise ValueError(f"cannot handle {uri}")
             if "once" in uri:
-                marker = os.path.join(self.marker_dir, "died-once")
+                marker = os.path.join(self.options.marker_dir, "died-once")
                 if not os.path.exists(marker):
                     open(marker, "w").close()
                     os._exit(3)

@@ -7,8 +7,8 @@ import flaky_models
 from medialake.operators.decode import to_stream_table
 from medialake.operators.sink import LanceSink
 from medialake.pipelines.config import IngestConfig, RetryConfig, RoleConfig
-from medialake.pipelines.plan import Step
-from medialake.pipelines.retry import AttemptLedger, apply_step, failed_markers
+from medialake.pipelines.adapter import Step, apply_step
+from medialake.pipelines.retry import AttemptLedger, failed_markers
 from medialake.store import Store
 
 pytestmark = pytest.mark.slow
@@ -34,8 +34,9 @@ def _rows():
 def test_dying_and_raising_inputs_become_failed_rows_and_the_run_completes(ray_local, tmp_path):
     ray = ray_local
     cfg = IngestConfig(retries=RetryConfig(attempts=2))
-    step = Step("flaky", flaky_models.Flaky, RoleConfig(model="flaky", batch_size=4, num_cpus=0.25,
-                                                       options={"marker_dir": str(tmp_path)}))
+    role = RoleConfig[flaky_models.FlakyOptions](model="flaky", batch_size=4, num_cpus=0.25,
+                                                 options={"marker_dir": str(tmp_path)})
+    step = Step("flaky", flaky_models.Flaky, role)
     ds = ray.data.from_arrow([_rows().slice(0, 4), _rows().slice(4, 4)])
     out = pa.concat_tables(list(apply_step(ds, step, cfg).iter_batches(batch_size=None, batch_format="pyarrow")),
                            promote_options="permissive").to_pylist()

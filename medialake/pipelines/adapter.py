@@ -1,0 +1,144 @@
+"""The one adapter from stage declarations to Ray Data: which stages a config switches
+on, the ``map_batches`` arguments of each, and the payloads each one drops.
+
+A model stage (:class:`medialake.models.stage.ModelStage`) declares its role, the columns
+it reads and writes, its typed options and its GPU share. Here those declarations meet
+the config's :class:`~medialake.pipelines.config.RoleConfig` (pool size, batch size,
+CPUs, GPUs, device) and the cluster (GPUs or not), and become one ``map_batches`` call:
+the stage wrapped by :class:`~medialake.pipelines.retry.RetryingStage` under a class
+named after its role, so Ray's logs and dashboard show ``MapBatches(asr)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from medialake import schema
+from medialake.errors import ConfigError
+from medialake.models.asr import AsrStage
+from medialake.models.audio import AudioEmbedStage
+from medialake.models.captioner import CaptionStage
+from medialake.models.image_text import ImageEmbedStage
+from medialake.models.ocr import OcrStage
+from medialake.models.stage import ModelStage
+from medialake.models.text import TextEmbedStage
+from medialake.pipelines.config import IngestConfig, RoleConfig
+from medialake.pipelines.retry import AttemptLedger, RetryingStage
+
+#: The model stages in pipeline order: text producers first (ASR, OCR, captions), then
+#: the text encoder that embeds their combined text, then the other encoders.
+STAGES: tuple[type[ModelStage], ...] = (AsrStage, OcrStage, CaptionStage, TextEmbedStage, ImageEmbedStage,
+                                        AudioEmbedStage)
+
+#: Share of one GPU each pool gets when a GPU is present and the role says ``num_gpus: 0``
+#: with ``device: auto`` (sums below 1, so every pool fits on one device), as declared.
+AUTO_GPU_SHARE = {cls.role: cls.gpu_share for cls in STAGES if cls.gpu_share}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One model stage of a run: its class, the role config that sizes its pool, and the
+    ``decode`` settings it declared it needs (e.g. the sample rate)."""
+
+    name: str
+    cls: type[ModelStage]
+    role: RoleConfig
+    decode_settings: dict = field(default_factory=dict)
+
+
+def steps(cfg: IngestConfig) -> list[Step]:
+    """The model stages that the config switches on, in pipeline order."""
+    out = []
+    for cls in STAGES:
+        role: RoleConfig = getattr(cfg, cls.role)
+        if role.model:
+            out.append(Step(cls.role, cls, role, {k: getattr(cfg.decode, k) for k in cls.decode_settings}))
+    return out
+
+
+def payload_drops(plan: list[Step]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """(payload columns decode leaves null, payload columns each step nulls on its way out).
+
+    A payload (:data:`medialake.schema.PAYLOADS`: PCM, frames) is nulled after the last
+    step that declares it reads it, so it stops travelling through the object store; one
+    that no step reads is not made at all.
+    """
+    last = {col: i for i, step in enumerate(plan) for col in step.cls.reads if col in schema.PAYLOADS}
+    at_decode = tuple(c for c in schema.PAYLOADS if c not in last)
+    return at_decode, [tuple(c for c in schema.PAYLOADS if last.get(c) == i) for i in range(len(plan))]
+
+
+def cluster_gpus() -> float:
+    """GPUs in the running Ray cluster (0 when Ray is not started)."""
+    import ray
+
+    return float(ray.cluster_resources().get("GPU", 0)) if ray.is_initialized() else 0.0
+
+
+def gpus_for(step: Step, available: float) -> float:
+    """GPUs per actor for ``step``: the role's ``num_gpus``, the stage's declared share when
+    the cluster has a GPU and the role leaves it to ``auto``, and 0 on a CPU-only cluster."""
+    role = step.role
+    if role.device == "cpu":
+        return 0.0
+    if available <= 0:
+        if role.device == "cuda":
+            raise ConfigError(f"{step.name}.device is cuda but the Ray cluster has no GPU; set {step.name}.device: auto")
+        return 0.0
+    return float(role.num_gpus or step.cls.gpu_share)
+
+
+def stage_args(step: Step, available_gpus: float | None = None) -> dict:
+    """``map_batches`` keyword arguments for a model stage, without the retry wrapper.
+
+    The actor's device follows its GPU share: an actor without one runs on CPU in fp32,
+    one with a share picks CUDA and bf16/fp16 itself.
+    """
+    import ray
+
+    role = step.role
+    gpus = gpus_for(step, cluster_gpus() if available_gpus is None else available_gpus)
+    device = role.device if gpus > 0 or role.device == "cpu" else "cpu"
+    kwargs = {"model": role.model, "device": device, "batch_size": role.batch_size, "options": role.options,
+              **step.decode_settings}
+    return dict(
+        fn_constructor_kwargs=kwargs,
+        batch_size=role.batch_size,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=role.concurrency),
+        num_cpus=role.num_cpus,
+        num_gpus=gpus or None,
+    )
+
+
+def restart_args(cfg: IngestConfig) -> dict:
+    """Ray actor options from ``cfg.retries``; only what differs from Ray Data's actor pool
+    defaults (-1, unlimited, for both: Ray 2.60 has no named parameter for these and warns
+    about ``**ray_remote_args``)."""
+    r = cfg.retries
+    out = {}
+    if r.max_restarts != -1:
+        out["max_restarts"] = r.max_restarts
+    if r.max_task_retries != -1:
+        out["max_task_retries"] = r.max_task_retries
+    return out
+
+
+def pool_class(role: str) -> type:
+    """:class:`RetryingStage` under the role's name, so the actor pool reads ``MapBatches(asr)``."""
+    return type(role, (RetryingStage,), {"__doc__": f"The {role} stage with the retry policy."})
+
+
+def apply_step(ds, step: Step, cfg: IngestConfig, ledger=None, drop: tuple[str, ...] = ()):
+    """``ds.map_batches`` of one model stage under the retry policy of ``cfg``; ``drop``:
+    payload columns the stage nulls in its output (no later stage reads them)."""
+    import ray
+
+    if ledger is None:
+        ledger = ray.remote(num_cpus=0)(AttemptLedger).remote()
+    args = stage_args(step)
+    args["fn_constructor_kwargs"] = {"stage": step.cls, "role": step.name, "ledger": ledger,
+                                     "attempts": cfg.retries.attempts, "drop": tuple(drop),
+                                     **args["fn_constructor_kwargs"]}
+    args.update(restart_args(cfg))
+    return ds.map_batches(pool_class(step.name), **args)
