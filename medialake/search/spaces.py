@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medialake.errors import InputError, ModelError, NotConfiguredError
+from medialake.errors import ModelError, NotConfiguredError
 from medialake.search.config import SearchConfig
 from medialake.search.encoders import default_models, load_encoder, read_audio, read_image
 from medialake.store import vector_columns

@@ -64,6 +64,15 @@ def test_filters_type_path_prefix_and_date(lake, client):
     assert client.get("/api/search", params={"q": "   "}).status_code == 400
 
 
+def test_empty_filter_parameters_mean_no_filter(client):
+    params = {"q": "island bread lamp front left cockatoo", "limit": 20}
+    every = client.get("/api/search", params=params).json()
+    assert every
+    for name in ("path_prefix", "language"):
+        r = client.get("/api/search", params={**params, name: ""})
+        assert r.status_code == 200 and r.json() == every, name
+
+
 def test_asset_has_metadata_summary_and_segments_without_vectors(lake, client):
     aid = lake.ids["cockatoo_budget.mp4"]
     body = client.get(f"/api/assets/{aid}").json()
