@@ -22,6 +22,7 @@ import time
 import uuid
 
 from medialake.errors import LockedError
+from medialake.uris import is_remote, local_path
 
 LOCK_NAME = "_medialake.lock"
 
@@ -48,14 +49,14 @@ class DatabaseLock:
         self.pid = os.getpid()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if "://" in self.db and not self.db.startswith("file://"):
+        if is_remote(self.db):
             import pyarrow.fs as pafs
 
             self.fs, base = pafs.FileSystem.from_uri(self.db)
             self.path = base.rstrip("/") + "/" + LOCK_NAME
             self.local = False
         else:
-            base = self.db.removeprefix("file://")
+            base = local_path(self.db)
             os.makedirs(base, exist_ok=True)
             self.fs = None
             self.path = os.path.join(base, LOCK_NAME)

@@ -9,6 +9,7 @@ import sys
 
 from medialake import __version__
 from medialake.errors import MedialakeError
+from medialake.uris import absolute
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -36,15 +37,11 @@ def _submit(args: argparse.Namespace) -> int:
     return main_exit_code(status) if not args.no_wait else 0
 
 
-def _abs(path: str) -> str:
-    return path if "://" in path else os.path.abspath(os.path.expanduser(path))
-
-
 def _schedule(args: argparse.Namespace) -> int:
     from medialake.jobs.schedule import Schedule, schedule
 
-    s = Schedule(every=args.every, source=_abs(args.source), db=_abs(args.db), address=args.address,
-                 config=_abs(args.config) if args.config else None, name=args.name)
+    s = Schedule(every=args.every, source=absolute(args.source), db=absolute(args.db), address=args.address,
+                 config=absolute(args.config) if args.config else None, name=args.name)
     print(schedule(s, systemd=args.systemd, kubernetes=args.kubernetes, install=args.install, output=args.output), end="")
     return 0
 
@@ -135,10 +132,16 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The ``medialake`` argument parser: a subcommand per job, each with its ``func``."""
     p = argparse.ArgumentParser(prog="medialake", description="Turn a media archive into Lance tables searchable across modalities.")
     p.add_argument("--version", action="version", version=f"medialake {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_ingest_parser, _search_parser, _serve_parser, _submit_parser, _schedule_parser, _report_parser):
+        add(sub)
+    return p
 
+
+def _ingest_parser(sub) -> None:
     i = sub.add_parser("ingest", help="ingest a folder or file of media into a database",
                        description="Decode, chunk, transcribe and embed every media file under SOURCE, "
                                    "writing the assets and segments tables of DB. Unchanged files are skipped.")
@@ -150,6 +153,8 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--address", default=None, help="Ray cluster address ('auto', 'ray://host:10001'); default: local Ray")
     i.set_defaults(func=_ingest)
 
+
+def _search_parser(sub) -> None:
     s = sub.add_parser("search", help="find the moments that match a sentence",
                        description="Embed QUERY and print the best-matching moments in DB.")
     s.add_argument("query", metavar="QUERY", nargs="?", default=None, help="what to look for, in words (optional with --image/--audio)")
@@ -158,7 +163,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=10, help="how many moments (default 10)")
     s.add_argument("--json", action="store_true", help="print a JSON list of moments")
     s.set_defaults(func=_search)
+    add_search_options(s)
 
+
+def _serve_parser(sub) -> None:
     v = sub.add_parser("serve", help="search in the browser: HTTP API and web page",
                        description="Serve DB over HTTP: the search page at /, the API under /api, its "
                                    "OpenAPI documentation at /docs. Binds 127.0.0.1 unless told otherwise; "
@@ -172,6 +180,8 @@ def parser() -> argparse.ArgumentParser:
                    help="also serve media under DIR (default: the ingested sources recorded in the database)")
     v.set_defaults(func=_serve)
 
+
+def _submit_parser(sub) -> None:
     j = sub.add_parser("submit", help="run a medialake command on a Ray cluster as a Ray job",
                        description="Submit `medialake ARGS` to the Ray job server at --address with this medialake "
                                    "package in its runtime env, stream its logs and exit 0 if it succeeded. "
@@ -182,6 +192,8 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("args", nargs=argparse.REMAINDER, metavar="-- COMMAND ...", help="the medialake command to run")
     j.set_defaults(func=_submit)
 
+
+def _schedule_parser(sub) -> None:
     c = sub.add_parser("schedule", help="run an ingest every night (cron, systemd or Kubernetes)",
                        description="Print (or --install) a crontab line, a systemd service+timer (--systemd), or "
                                    "write a Kubernetes CronJob that launches a KubeRay RayJob (--kubernetes).")
@@ -197,8 +209,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--output", default=None, help="where to write the units (directory) or the YAML (file)")
     c.set_defaults(func=_schedule)
 
-    add_search_options(s)
 
+def _report_parser(sub) -> None:
     r = sub.add_parser("report", help="summarise a database: assets, hours, segments, failures, runs",
                        description="Print assets by type and status, hours of media, segments, failures "
                                    "grouped by reason and the last runs of DB (computed with polars).")
@@ -206,7 +218,6 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--runs", type=int, default=5, help="how many of the last runs to list (default 5)")
     r.add_argument("--json", action="store_true", help="print the tables as JSON")
     r.set_defaults(func=_report)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,17 +12,19 @@ import re
 from pathlib import Path
 
 from medialake.errors import InputError
+from medialake.uris import is_remote
 
 
 def _scan(db: str, name: str):
     import lance
     import polars as pl
 
+    uri = is_remote(db) or db.startswith("file://")  # handed to lance as it is
     path = Path(db) / f"{name}.lance"
-    if "://" not in db and not path.exists():
+    if not uri and not path.exists():
         raise InputError(f"database {db!r} has no {name!r} table; run `medialake ingest SOURCE --db {db}` first")
     try:
-        return pl.scan_pyarrow_dataset(lance.dataset(str(path) if "://" not in db else f"{db.rstrip('/')}/{name}.lance"))
+        return pl.scan_pyarrow_dataset(lance.dataset(f"{db.rstrip('/')}/{name}.lance" if uri else str(path)))
     except Exception as e:
         raise InputError(f"cannot read the {name!r} table of {db!r}: {e}") from e
 

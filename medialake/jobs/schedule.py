@@ -148,6 +148,17 @@ def kubernetes_manifests(s: Schedule, *, namespace: str = "default", image: str 
     import yaml
 
     labels = {"app.kubernetes.io/name": "medialake", "app.kubernetes.io/instance": s.name}
+    rayjob = _rayjob(s, namespace, labels, image, pip, gpu_workers, cpu_workers)
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{s.name}-rayjob", "namespace": namespace, "labels": labels},
+          "data": {"rayjob.yaml": yaml.safe_dump(rayjob, sort_keys=False)}}
+    return [*_rbac(s, namespace, labels), cm, _cronjob(s, namespace, labels)]
+
+
+def _rayjob(s: Schedule, namespace: str, labels: dict, image: str, pip: tuple[str, ...], gpu_workers: int,
+            cpu_workers: int) -> dict:
+    """The RayJob: the ingest as its entrypoint, on a cluster of a head, GPU and CPU workers."""
+    import yaml
+
     env_from = [{"secretRef": {"name": "medialake-credentials", "optional": True}}]
 
     def group(name: str, cpu: str, mem: str, gpus: int = 0) -> dict:
@@ -155,7 +166,7 @@ def kubernetes_manifests(s: Schedule, *, namespace: str = "default", image: str 
         return {"spec": {"containers": [{"name": name, "image": image, "envFrom": env_from,
                                          "resources": {"limits": res, "requests": res}}]}}
 
-    rayjob = {
+    return {
         "apiVersion": "ray.io/v1", "kind": "RayJob",
         "metadata": {"generateName": f"{s.name}-", "namespace": namespace, "labels": labels},
         "spec": {
@@ -177,6 +188,10 @@ def kubernetes_manifests(s: Schedule, *, namespace: str = "default", image: str 
             },
         },
     }
+
+
+def _rbac(s: Schedule, namespace: str, labels: dict) -> list[dict]:
+    """The ServiceAccount the CronJob runs as, a Role that may create RayJobs, and their binding."""
     sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": s.name, "namespace": namespace, "labels": labels}}
     role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
             "metadata": {"name": s.name, "namespace": namespace, "labels": labels},
@@ -185,9 +200,12 @@ def kubernetes_manifests(s: Schedule, *, namespace: str = "default", image: str 
                "metadata": {"name": s.name, "namespace": namespace, "labels": labels},
                "subjects": [{"kind": "ServiceAccount", "name": s.name, "namespace": namespace}],
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": s.name}}
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{s.name}-rayjob", "namespace": namespace, "labels": labels},
-          "data": {"rayjob.yaml": yaml.safe_dump(rayjob, sort_keys=False)}}
-    cron = {
+    return [sa, role, binding]
+
+
+def _cronjob(s: Schedule, namespace: str, labels: dict) -> dict:
+    """The CronJob that runs ``kubectl create`` on the ConfigMap's RayJob on schedule."""
+    return {
         "apiVersion": "batch/v1", "kind": "CronJob",
         "metadata": {"name": s.name, "namespace": namespace, "labels": labels},
         "spec": {
@@ -204,7 +222,6 @@ def kubernetes_manifests(s: Schedule, *, namespace: str = "default", image: str 
             }}}},
         },
     }
-    return [sa, role, binding, cm, cron]
 
 
 def kubernetes_yaml(s: Schedule, **kw) -> str:

@@ -31,7 +31,7 @@ from fastapi.staticfiles import StaticFiles
 
 from medialake.errors import NotConfiguredError, InputError, MedialakeError, ModelError
 from medialake.jobs.serve_media import mime_type, resolve_media, sniff_upload, valid_id
-from medialake.jobs.serve_search import Filters, RoleNotConfigured, run_search
+from medialake.jobs.serve_search import api_filters, run_search
 from medialake.store import Store, sql_str
 
 MAX_UPLOAD_BYTES = 20 << 20
@@ -87,11 +87,21 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
     """
     db = str(db)
     Store(db, create=False).table("segments")  # fail now, with the fix, if db is not a medialake database
-    roots = list(media_roots or [])
-    cwd = os.getcwd()
     app = FastAPI(title="medialake", version=_version(), docs_url=None, redoc_url=None,
                   description="Search a medialake database by words, image or sound; fetch assets, "
                               "thumbnails and media.")
+    _add_docs(app)
+    _add_guard(app, token, None if token else set(allowed_hosts or (*LOOPBACK, "testserver")))
+    _add_error_statuses(app)
+    _add_page(app)
+    _add_search_routes(app, db, max_upload_bytes)
+    _add_asset_routes(app, db)
+    _add_media_route(app, db, list(media_roots or []), os.getcwd())
+    return app
+
+
+def _add_docs(app: FastAPI) -> None:
+    """``/docs``: the OpenAPI page, with its scripts served from here when swagger_ui_bundle is installed."""
     try:
         import swagger_ui_bundle
 
@@ -106,7 +116,10 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
                  "swagger_favicon_url": "/docs-static/favicon-32x32.png"} if docs_js else {}
         return get_swagger_ui_html(openapi_url="/openapi.json", title="medialake API", **extra)
 
-    hosts = None if token else set(allowed_hosts or (*LOOPBACK, "testserver"))
+
+def _add_guard(app: FastAPI, token: str | None, hosts: set[str] | None) -> None:
+    """A middleware refusing (400) Host headers outside ``hosts`` when it is given, and (401)
+    requests without ``token`` when there is one; a ``?token=`` request gets the cookie."""
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -127,16 +140,28 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
         return response
 
+
+def _add_error_statuses(app: FastAPI) -> None:
+    """medialake's errors as JSON: 503 for a model that failed, 422 for a role not configured, else 400."""
+
     @app.exception_handler(MedialakeError)
     async def medialake_error(request: Request, exc: MedialakeError):
-        status = 503 if isinstance(exc, ModelError) else 422 if isinstance(exc, (RoleNotConfigured, NotConfiguredError)) else 400
+        status = 503 if isinstance(exc, ModelError) else 422 if isinstance(exc, NotConfiguredError) else 400
         return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+def _add_page(app: FastAPI) -> None:
+    """``/``: the search page, and ``/static``: its script and style."""
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(os.path.join(web_dir(), "index.html"), media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=web_dir()), name="static")
+
+
+def _add_search_routes(app: FastAPI, db: str, max_upload_bytes: int) -> None:
+    """``GET /api/search`` (words) and ``POST /api/search`` (an uploaded image or sound)."""
 
     @app.get("/api/search", summary="Search by words", tags=["search"])
     def search_get(
@@ -151,7 +176,7 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
         language: Annotated[str | None, Query(max_length=16)] = None,
     ) -> list[dict[str, Any]]:
         """The best moments for ``q``: the same list as ``medialake search --json``."""
-        f = Filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language)
+        f = api_filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language)
         return run_search(db, q, f, limit)
 
     @app.post("/api/search", summary="Search by an image or audio file", tags=["search"],
@@ -172,22 +197,33 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
         """Moments like the uploaded image (or sound). 413 if it is too large, 415 if it is
         neither an image nor audio, 422 if this database cannot be searched by that kind."""
         with tempfile.TemporaryDirectory(prefix="medialake-query-") as tmp:
-            ext = os.path.splitext(file.filename or "")[1].lower()
-            path = os.path.join(tmp, "query" + (ext if ext.isascii() and ext[1:].isalnum() and len(ext) <= 8 else ""))
-            with open(path, "wb") as out:
-                shutil.copyfileobj(file.file, out, 1 << 20)
-                size = out.tell()
-            if size == 0:
-                raise HTTPException(400, f"the uploaded file {file.filename!r} is empty; send an image or audio file")
-            if size > max_upload_bytes:
-                raise HTTPException(413, f"the uploaded file is {size} bytes; the limit is {max_upload_bytes}")
-            found = sniff_upload(path)
-            if found is None or (kind and kind != found):
-                want = kind or "an image or audio file"
-                raise HTTPException(415, f"the uploaded file {file.filename!r} is not {want} that can be decoded; "
-                                         "send a JPEG/PNG/WebP image or a WAV/MP3/OGG/FLAC sound")
-            f = Filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language)
+            path, found = _save_upload(file, kind, tmp, max_upload_bytes)
+            f = api_filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language)
             return run_search(db, q or None, f, limit, {found: path})
+
+
+def _save_upload(file: UploadFile, kind: str | None, tmp: str, max_upload_bytes: int) -> tuple[str, str]:
+    """(path in ``tmp``, "image" or "audio") of an uploaded query file; HTTP 400 if it is
+    empty, 413 if it is too large, 415 if it is not a decodable ``kind`` (image or audio)."""
+    ext = os.path.splitext(file.filename or "")[1].lower()
+    path = os.path.join(tmp, "query" + (ext if ext.isascii() and ext[1:].isalnum() and len(ext) <= 8 else ""))
+    with open(path, "wb") as out:
+        shutil.copyfileobj(file.file, out, 1 << 20)
+        size = out.tell()
+    if size == 0:
+        raise HTTPException(400, f"the uploaded file {file.filename!r} is empty; send an image or audio file")
+    if size > max_upload_bytes:
+        raise HTTPException(413, f"the uploaded file is {size} bytes; the limit is {max_upload_bytes}")
+    found = sniff_upload(path)
+    if found is None or (kind and kind != found):
+        want = kind or "an image or audio file"
+        raise HTTPException(415, f"the uploaded file {file.filename!r} is not {want} that can be decoded; "
+                                 "send a JPEG/PNG/WebP image or a WAV/MP3/OGG/FLAC sound")
+    return path, found
+
+
+def _add_asset_routes(app: FastAPI, db: str) -> None:
+    """``GET /api/assets/{id}`` (metadata, summary, segments) and its segments' thumbnails."""
 
     @app.get("/api/assets/{asset_id}", summary="An asset: metadata, summary and segments", tags=["assets"])
     def asset(asset_id: Annotated[str, Path(max_length=200)]) -> dict[str, Any]:
@@ -195,24 +231,7 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
         Each segment has ``thumbnail_url`` when it has a thumbnail."""
         if not valid_id(asset_id):
             raise _not_found("asset")
-        store = Store(db, create=False)
-        rows = store.assets(where=f"asset_id = {sql_str(asset_id)}").to_pylist()
-        if not rows:
-            raise _not_found("asset")
-        seg = store.table("segments")
-        cols = _plain_columns(seg)
-        q = seg.search().where(f"asset_id = {sql_str(asset_id)}")
-        segs = q.select({**{c: c for c in cols}, "has_thumbnail": "thumbnail IS NOT NULL"}).limit(None).to_list()
-        segs.sort(key=lambda s: (s.get("segment_index") or 0, s.get("start_s") or 0))
-        out = {k: _jsonable(v) for k, v in rows[0].items()}
-        out["name"] = os.path.basename((out.get("uri") or "").rstrip("/"))
-        out["media_url"] = f"/api/assets/{asset_id}/media"
-        out["segments"] = []
-        for s in segs:
-            item = {k: _jsonable(v) for k, v in s.items() if k != "has_thumbnail"}
-            item["thumbnail_url"] = f"/api/assets/{asset_id}/thumbnail/{s['segment_id']}" if s["has_thumbnail"] else None
-            out["segments"].append(item)
-        return out
+        return _asset_body(Store(db, create=False), asset_id)
 
     @app.get("/api/assets/{asset_id}/thumbnail/{segment}", summary="A segment's thumbnail (JPEG)", tags=["assets"],
              response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
@@ -231,6 +250,31 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
             raise _not_found("thumbnail")
         return Response(rows[0]["thumbnail"], media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
+
+def _asset_body(store: Store, asset_id: str) -> dict[str, Any]:
+    """The JSON of ``GET /api/assets/{asset_id}``; HTTP 404 when there is no such asset."""
+    rows = store.assets(where=f"asset_id = {sql_str(asset_id)}").to_pylist()
+    if not rows:
+        raise _not_found("asset")
+    seg = store.table("segments")
+    cols = _plain_columns(seg)
+    q = seg.search().where(f"asset_id = {sql_str(asset_id)}")
+    segs = q.select({**{c: c for c in cols}, "has_thumbnail": "thumbnail IS NOT NULL"}).limit(None).to_list()
+    segs.sort(key=lambda s: (s.get("segment_index") or 0, s.get("start_s") or 0))
+    out = {k: _jsonable(v) for k, v in rows[0].items()}
+    out["name"] = os.path.basename((out.get("uri") or "").rstrip("/"))
+    out["media_url"] = f"/api/assets/{asset_id}/media"
+    out["segments"] = []
+    for s in segs:
+        item = {k: _jsonable(v) for k, v in s.items() if k != "has_thumbnail"}
+        item["thumbnail_url"] = f"/api/assets/{asset_id}/thumbnail/{s['segment_id']}" if s["has_thumbnail"] else None
+        out["segments"].append(item)
+    return out
+
+
+def _add_media_route(app: FastAPI, db: str, roots: list[str], cwd: str) -> None:
+    """``GET`` and ``HEAD /api/assets/{id}/media``: the source file, if it lies in an ingested source or ``roots``."""
+
     def media(asset_id: Annotated[str, Path(max_length=200)]):
         """The asset's source file, looked up by id, with ``Range: bytes=...`` support (206).
         Only local files inside an ingested source are served; anything else is 404."""
@@ -246,8 +290,6 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
                                  404: {"description": "no such asset, or its file cannot be served"},
                                  416: {"description": "range not satisfiable"}})
     app.add_api_route(media_path, media, methods=["HEAD"], include_in_schema=False)
-
-    return app
 
 
 def _hostname(host_header: str) -> str:

@@ -15,6 +15,7 @@ import os
 import re
 
 from medialake.store import Store
+from medialake.uris import local_path
 
 _ID = re.compile(r"[0-9a-f]{1,64}")
 
@@ -35,17 +36,6 @@ def mime_type(path: str) -> str:
     return _MIME.get(ext) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
-def local_path(uri: str | None) -> str | None:
-    """The local filesystem path of an asset ``uri``, or None for object-store URIs."""
-    if not uri:
-        return None
-    if uri.startswith("file://"):
-        uri = uri[len("file://"):]
-    elif "://" in uri:
-        return None
-    return uri if os.path.isabs(uri) else None
-
-
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
@@ -62,9 +52,10 @@ def source_roots(store: Store, uri: str, extra: list[str], cwd: str) -> list[str
     except Exception:  # no runs table (a hand-built database): only the explicit roots count
         sources = []
     for src in {s for s in sources if s}:
-        p = local_path(src) if "://" in src else os.path.expanduser(src)
-        if not p:
+        p = local_path(src)
+        if p is None or (p != src and not os.path.isabs(p)):  # an object store, or a relative file:// URI
             continue
+        p = os.path.expanduser(p)
         if os.path.isabs(p):
             roots.append(os.path.normpath(p))
             continue
@@ -90,7 +81,7 @@ def resolve_media(store: Store, asset_id: str, extra_roots: list[str], cwd: str)
     if not rows:
         return None
     path = local_path(rows[0]["uri"])
-    if path is None or os.path.normpath(path) != path or "\x00" in path:
+    if path is None or not os.path.isabs(path) or os.path.normpath(path) != path or "\x00" in path:
         return None
     real = os.path.realpath(path)
     if not os.path.isfile(real):

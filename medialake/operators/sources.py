@@ -17,15 +17,7 @@ from typing import IO, Iterator
 import pyarrow.fs as pafs
 
 from medialake.errors import DecodeError
-
-
-def is_remote(uri: str) -> bool:
-    """True for URIs with a scheme other than ``file://``."""
-    return "://" in uri and not uri.startswith("file://")
-
-
-def local_path(uri: str) -> str:
-    return uri.removeprefix("file://")
+from medialake.uris import is_remote, local_path
 
 
 @functools.lru_cache(maxsize=16)

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from medialake.store import sql_in, sql_str
+from medialake.uris import absolute, local_path
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,8 @@ def _prefixes(prefix: str) -> set[str]:
     """The prefix as given and, for a relative local path, as the absolute path that
     ``medialake ingest`` records (``samples/video`` -> ``/home/me/samples/video``)."""
     out = {prefix}
-    if "://" not in prefix and prefix:
-        out.add(os.path.abspath(os.path.expanduser(prefix)) + (os.sep if prefix.endswith(os.sep) else ""))
+    if local_path(prefix) == prefix:  # a plain local path, not a URI (nor empty)
+        out.add(absolute(prefix) + (os.sep if prefix.endswith(os.sep) else ""))
     return out
 
 

@@ -21,7 +21,7 @@ from medialake.search.filters import MEDIA_TYPES, NOTHING, Filters
 from medialake.search.fusion import Ranked, rrf
 from medialake.search.lists import fetch_rows, fulltext_hits, gather, phrase_hits, vector_hits
 from medialake.search.moments import Moment, mark, merge, query_terms
-from medialake.search.spaces import VectorQuery, plan_query
+from medialake.search.spaces import VectorQuery, embed_query
 from medialake.store import Store, sql_in
 
 __all__ = ["search", "MEDIA_TYPES"]
@@ -95,6 +95,7 @@ def search(
     min_duration: float | None = None,
     max_duration: float | None = None,
     language: str | None = None,
+    filters: Filters | None = None,
     limit: int = 10,
     explain: bool = False,
     config: SearchConfig | None = None,
@@ -103,7 +104,43 @@ def search(
 ) -> list[dict]:
     """Return the best ``limit`` moments for a text ``query`` and/or an ``image`` or
     ``audio`` file, best first, among segments passing the filters (see
-    :class:`medialake.search.filters.Filters`)."""
+    :class:`medialake.search.filters.Filters`): given one by one (``type=`` is its
+    ``media_type``), or as one ``filters=Filters(...)``, not both."""
+    has_text = _check_request(query, db, image, audio, limit)
+    loose = Filters(media_type=type, path_prefix=path_prefix, since=since, until=until,
+                    min_duration=min_duration, max_duration=max_duration, language=language)
+    if filters is not None and loose != Filters():
+        raise InputError("pass the filters either as filters=Filters(...) or one by one (type=, since=, ...), not both")
+    cfg = config or SearchConfig()
+    if text_model:
+        cfg = cfg.model_copy(update={"models": {**cfg.models, "text": text_model}})
+    store = Store(str(db), create=False)
+    table = store.table("segments")
+    check_version(table.schema, f"the segments table of {db}")
+    where = _where(store, filters or loose)
+    if where == NOTHING:
+        return []
+    embedded = embed_query(table, text=str(query) if has_text else None, image=image, audio=audio,
+                           config=cfg, encoders=encoders)
+    notes = list(embedded.notes)
+    moments, thumbs = find_moments(table, embedded.vectors, embedded.texts, where, cfg, limit, notes)
+    if not moments:
+        return []
+    uris = {a["asset_id"]: a["uri"] for a in
+            store.assets(["asset_id", "uri"], where=sql_in("asset_id", {m.asset_id for m in moments})).to_pylist()}
+    terms = query_terms(" ".join(embedded.texts))
+    out = []
+    for m in moments:
+        row, matched = _moment_row(m, uris.get(m.asset_id), thumbs.get(m.best.segment_id), terms, cfg)
+        if explain:
+            row["explain"] = {"lists": m.ranks(), "matched_terms": sorted({w.lower() for w in matched}),
+                              "transcript": embedded.transcript, "notes": notes}
+        out.append(row)
+    return out
+
+
+def _check_request(query, db, image, audio, limit) -> bool:
+    """Whether the query has words; InputError naming the fix for a request that cannot run."""
     if db is None:
         raise InputError("no database given; pass db=PATH (the --db of `medialake ingest`)")
     has_text = bool(query and str(query).strip())
@@ -111,54 +148,38 @@ def search(
         raise InputError("the query is empty; pass a sentence to search for, an image file or an audio file")
     if not isinstance(limit, int) or limit < 1:
         raise InputError(f"limit must be at least 1, got {limit!r}")
-    cfg = config or SearchConfig()
-    if text_model:
-        cfg = cfg.model_copy(update={"models": {**cfg.models, "text": text_model}})
-    store = Store(str(db), create=False)
-    table = store.table("segments")
-    check_version(table.schema, f"the segments table of {db}")
-    filters = Filters(media_type=type, path_prefix=path_prefix, since=since, until=until,
-                      min_duration=min_duration, max_duration=max_duration, language=language)
+    return has_text
+
+
+def _where(store: Store, filters: Filters) -> str | None:
+    """The segments condition for ``filters``, limited to committed assets: segments of an
+    asset an ingest is writing right now stay hidden. :data:`NOTHING` when nothing can match."""
     where = filters.where(store)
     if where == NOTHING:
-        return []
-    # only committed assets: segments of an asset an ingest is writing right now stay hidden
+        return NOTHING
     committed = store.committed_filter()
     if committed:
         where = f"({where}) AND {committed}" if where else committed
+    return where
 
-    plan = plan_query(table, text=str(query) if has_text else None, image=image, audio=audio, config=cfg, encoders=encoders)
-    notes = list(plan.notes)
-    moments, thumbs = find_moments(table, plan.vectors, plan.texts, where, cfg, limit, notes)
-    if not moments:
-        return []
-    uris = {a["asset_id"]: a["uri"] for a in
-            store.assets(["asset_id", "uri"], where=sql_in("asset_id", {m.asset_id for m in moments})).to_pylist()}
-    terms = query_terms(" ".join(plan.texts))
-    out = []
-    for m in moments:
-        text = m.text
-        marked, matched = mark(text, terms, tuple(cfg.mark))
-        row = {
-            "asset_id": m.asset_id,
-            "asset_uri": uris.get(m.asset_id),
-            "media_type": m.media_type,
-            "segment_id": m.best.segment_id,
-            "start_s": m.start_s,
-            "end_s": m.end_s,
-            "score": round(m.score, 4),
-            "text": text,
-            "marked_text": marked,
-            "language": m.best.row.get("language"),
-            "thumbnail": thumbs.get(m.best.segment_id),
-            "segments": len(m.segments),
-        }
-        if explain:
-            row["explain"] = {
-                "lists": m.ranks(),
-                "matched_terms": sorted({w.lower() for w in matched}),
-                "transcript": plan.transcript,
-                "notes": notes,
-            }
-        out.append(row)
-    return out
+
+def _moment_row(m: Moment, uri: str | None, thumbnail: bytes | None, terms: set[str],
+                cfg: SearchConfig) -> tuple[dict, list[str]]:
+    """The dict search returns for moment ``m``, and the query words its text holds."""
+    text = m.text
+    marked, matched = mark(text, terms, tuple(cfg.mark))
+    row = {
+        "asset_id": m.asset_id,
+        "asset_uri": uri,
+        "media_type": m.media_type,
+        "segment_id": m.best.segment_id,
+        "start_s": m.start_s,
+        "end_s": m.end_s,
+        "score": round(m.score, 4),
+        "text": text,
+        "marked_text": marked,
+        "language": m.best.row.get("language"),
+        "thumbnail": thumbnail,
+        "segments": len(m.segments),
+    }
+    return row, matched

@@ -1,9 +1,9 @@
 """Embed a query in every space the database has and an encoder can fill.
 
-``plan_query(table, text=..., image=..., audio=..., config=...)`` looks at the vector
+``embed_query(table, text=..., image=..., audio=..., config=...)`` looks at the vector
 columns the ``segments`` table actually has (``text_vector``, ``image_vector``,
-``audio_vector``, ...) and returns one :class:`VectorQuery` per (space, query part), plus
-the texts to send to the full-text index:
+``audio_vector``, ...) and returns an :class:`EmbeddedQuery`: one :class:`VectorQuery`
+per (space, query part), plus the texts to send to the full-text index:
 
 - a text query: every space whose encoder embeds text, and the full-text index;
 - an image query: the ``image_text`` space;
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medialake.errors import InputError, ModelError, NotConfiguredError
+from medialake.errors import ModelError, NotConfiguredError
 from medialake.search.config import SearchConfig
 from medialake.search.encoders import default_models, load_encoder, read_audio, read_image
 from medialake.store import vector_columns
@@ -45,7 +45,10 @@ class VectorQuery:
 
 
 @dataclass
-class QueryPlan:
+class EmbeddedQuery:
+    """A query as the lists search ranks by: its vectors, its texts for the full-text index,
+    the transcript of an audio query, and notes on the spaces skipped."""
+
     vectors: list[VectorQuery] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # for the full-text index
     transcript: str | None = None
@@ -92,56 +95,69 @@ def transcribe(path: str | Path, model: str) -> str:
     return SpeechRecognizer.shared(model).transcribe(pcm).text
 
 
-def plan_query(table, *, text: str | None = None, image: str | Path | None = None, audio: str | Path | None = None,
-               config: SearchConfig | None = None, encoders: dict | None = None) -> QueryPlan:
+def embed_query(table, *, text: str | None = None, image: str | Path | None = None, audio: str | Path | None = None,
+                config: SearchConfig | None = None, encoders: dict | None = None) -> EmbeddedQuery:
     """Per-space query vectors (and full-text queries) for a text, image and/or audio query."""
     config = config or SearchConfig()
     enc = encoders if isinstance(encoders, Encoders) else Encoders(config, encoders)
     columns = vector_columns(table)
-    plan = QueryPlan()
-
-    def embed_texts(t: str, source: str) -> None:
-        plan.texts.append(t)
-        for column, dim in columns.items():
-            space = space_of(column)
-            if config.weight(space) == 0:
-                continue
-            e = enc.get(space)
-            if e is None or not hasattr(e, "embed_text"):
-                plan.notes.append(f"{space}: no text encoder configured, not searched for the {source}")
-                continue
-            vec = _check_dim(e.embed_text([t])[0], column, dim, space)
-            plan.vectors.append(VectorQuery(space, column, vec, source))
-
+    out = EmbeddedQuery()
     if text and text.strip():
-        embed_texts(text, "text")
+        _embed_text(out, text, "text", columns, enc, config)
     if image is not None:
-        column = next((c for c in columns if space_of(c) == "image_text"), None)
-        if column is None:
-            raise NotConfiguredError("this database has no image_text vectors (image_vector column); "
-                             "ingest with an image/text model to search by image")
-        e = enc.get("image_text")
-        if e is None or not hasattr(e, "embed_images"):
-            raise NotConfiguredError("no image/text model is configured for search; set `models.image_text` in the search config")
-        vec = _check_dim(e.embed_images([read_image(image)])[0], column, columns[column], "image_text")
-        plan.vectors.append(VectorQuery("image_text", column, vec, "image"))
+        _embed_image(out, image, columns, enc)
     if audio is not None:
-        column = next((c for c in columns if space_of(c) == "audio"), None)
-        e = enc.get("audio") if column else None
-        if column and e is not None and hasattr(e, "embed_audio"):
-            pcm = read_audio(audio, int(getattr(e, "sample_rate", 48000)))
-            vec = _check_dim(e.embed_audio(pcm, int(getattr(e, "sample_rate", 48000))), column, columns[column], "audio")
-            plan.vectors.append(VectorQuery("audio", column, vec, "audio"))
+        _embed_audio(out, audio, columns, enc, config)
+    return out
+
+
+def _embed_text(out: EmbeddedQuery, text: str, source: str, columns: dict[str, int], enc: Encoders,
+                config: SearchConfig) -> None:
+    """Add ``text`` for the full-text index and its vector in every space whose encoder embeds text."""
+    out.texts.append(text)
+    for column, dim in columns.items():
+        space = space_of(column)
+        if config.weight(space) == 0:
+            continue
+        e = enc.get(space)
+        if e is None or not hasattr(e, "embed_text"):
+            out.notes.append(f"{space}: no text encoder configured, not searched for the {source}")
+            continue
+        vec = _check_dim(e.embed_text([text])[0], column, dim, space)
+        out.vectors.append(VectorQuery(space, column, vec, source))
+
+
+def _embed_image(out: EmbeddedQuery, image: str | Path, columns: dict[str, int], enc: Encoders) -> None:
+    """Add the image's vector in the ``image_text`` space; NotConfiguredError if there is none."""
+    column = next((c for c in columns if space_of(c) == "image_text"), None)
+    if column is None:
+        raise NotConfiguredError("this database has no image_text vectors (image_vector column); "
+                         "ingest with an image/text model to search by image")
+    e = enc.get("image_text")
+    if e is None or not hasattr(e, "embed_images"):
+        raise NotConfiguredError("no image/text model is configured for search; set `models.image_text` in the search config")
+    vec = _check_dim(e.embed_images([read_image(image)])[0], column, columns[column], "image_text")
+    out.vectors.append(VectorQuery("image_text", column, vec, "image"))
+
+
+def _embed_audio(out: EmbeddedQuery, audio: str | Path, columns: dict[str, int], enc: Encoders,
+                 config: SearchConfig) -> None:
+    """Add the sound's vector in the ``audio`` space and, through speech recognition, its words."""
+    column = next((c for c in columns if space_of(c) == "audio"), None)
+    e = enc.get("audio") if column else None
+    if column and e is not None and hasattr(e, "embed_audio"):
+        pcm = read_audio(audio, int(getattr(e, "sample_rate", 48000)))
+        vec = _check_dim(e.embed_audio(pcm, int(getattr(e, "sample_rate", 48000))), column, columns[column], "audio")
+        out.vectors.append(VectorQuery("audio", column, vec, "audio"))
+    else:
+        out.notes.append("audio: no audio vectors or no audio encoder; the audio query is searched by its words only")
+    asr = enc.given.get("asr") or enc.model("asr")
+    if asr:
+        words = asr.transcribe_file(audio) if hasattr(asr, "transcribe_file") else transcribe(audio, asr)
+        out.transcript = words or None
+        if words and words.strip():
+            _embed_text(out, words, "transcript", columns, enc, config)
         else:
-            plan.notes.append("audio: no audio vectors or no audio encoder; the audio query is searched by its words only")
-        asr = enc.given.get("asr") or enc.model("asr")
-        if asr:
-            words = asr.transcribe_file(audio) if hasattr(asr, "transcribe_file") else transcribe(audio, asr)
-            plan.transcript = words or None
-            if words and words.strip():
-                embed_texts(words, "transcript")
-            else:
-                plan.notes.append("the audio query holds no recognisable speech")
-        elif not plan.vectors:
-            raise NotConfiguredError("cannot search by audio: no audio encoder and no speech recognizer configured")
-    return plan
+            out.notes.append("the audio query holds no recognisable speech")
+    elif not out.vectors:
+        raise NotConfiguredError("cannot search by audio: no audio encoder and no speech recognizer configured")

@@ -7,6 +7,7 @@ import pytest
 import medialake
 from medialake.errors import InputError
 from medialake.search.config import SearchConfig
+from medialake.search.filters import Filters
 
 INJECTIONS = ["' OR 1=1 --", "x' OR '1'='1", "'; DROP TABLE segments; --", '"', "'", "\\'", "%", "video' --"]
 
@@ -67,6 +68,16 @@ def test_far_apart_hits_stay_separate_moments(lake):
 def test_filters_keep_exactly_the_matching_assets(lake, kwargs, expect):
     hits = medialake.search("news budget bread lamp cat", db=lake, limit=20, **kwargs)
     assert {h["asset_id"] for h in hits} == expect
+
+
+@pytest.mark.parametrize("kwargs", [{"media_type": "audio"}, {"path_prefix": "/archive/radio/"},
+                                    {"since": datetime(2023, 2, 1, tzinfo=timezone.utc), "until": "2024-03-01"}])
+def test_filters_as_one_object_keep_what_the_same_keywords_keep(lake, kwargs):
+    loose = {("type" if k == "media_type" else k): v for k, v in kwargs.items()}
+    one = medialake.search("news budget bread lamp cat", db=lake, limit=20, filters=Filters(**kwargs))
+    assert one == medialake.search("news budget bread lamp cat", db=lake, limit=20, **loose)
+    with pytest.raises(InputError, match="not both"):
+        medialake.search("budget", db=lake, filters=Filters(**kwargs), language="en")
 
 
 @pytest.mark.parametrize("param", ["type", "path_prefix", "since", "until", "min_duration", "max_duration", "language"])
