@@ -3,23 +3,41 @@
 ``assets``: one row per source file. ``segments``: one row per chunk, one vector column
 per embedding space. ``runs``: one row per ingestion run. The tables are plain Lance
 datasets, readable with pyarrow, polars or duckdb without medialake.
+
+The rows flowing between pipeline stages (:data:`STREAM`) are declared here too, from the
+fields of the tables they end up in, so the role of every stream column is read off this
+module: asset fields, segment fields, control fields and payloads.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+#: Version 2: ``assets.pipeline_version`` became ``assets.config_hash`` (see
+#: :data:`RENAMED`); :meth:`medialake.store.Store.migrate` upgrades older tables.
+SCHEMA_VERSION = 2
 
 #: Embedding spaces and their vector widths. ``text`` is sentence embeddings of the
 #: combined text; others are added by the model profile.
 TEXT_DIM = 384
 
-ASSET_STATUSES = ("done", "failed")
+#: ``done``: all its segments are committed; ``failed``: ``reason`` says why;
+#: ``pending``: being (re)processed by a run, its segments are not committed yet;
+#: ``deleted``: every file that held it is gone, its segments were removed.
+ASSET_STATUSES = ("done", "failed", "pending", "deleted")
+
+_UTC = pa.timestamp("us", tz="UTC")
+
+#: One place where an asset's content lives: the uri and the metadata seen there.
+LOCATION = pa.struct([("uri", pa.string()), ("size", pa.int64()), ("mtime", _UTC), ("etag", pa.string())])
 
 
 def vector_type(dim: int) -> pa.DataType:
     return pa.list_(pa.float32(), dim)
+
+
+def _metadata(table: str) -> dict[str, str]:
+    return {"medialake.schema_version": str(SCHEMA_VERSION), "medialake.table": table}
 
 
 ASSETS = pa.schema(
@@ -28,21 +46,30 @@ ASSETS = pa.schema(
         pa.field("uri", pa.string(), nullable=False),
         pa.field("media_type", pa.string(), nullable=False),
         pa.field("size", pa.int64()),
-        pa.field("mtime", pa.timestamp("us", tz="UTC")),
+        pa.field("mtime", _UTC),
         pa.field("content_hash", pa.string()),
         pa.field("duration_s", pa.float64()),
         pa.field("width", pa.int32()),
         pa.field("height", pa.int32()),
         pa.field("codecs", pa.string()),
-        pa.field("pipeline_version", pa.string()),
-        pa.field("status", pa.string(), nullable=False),
+        pa.field("config_hash", pa.string()),  # IngestConfig.config_hash() of the run that made it
+        pa.field("status", pa.string(), nullable=False),  # one of ASSET_STATUSES
         pa.field("reason", pa.string()),
         pa.field("n_segments", pa.int32()),
         pa.field("summary", pa.string()),
-        pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
+        pa.field("ingested_at", _UTC),
+        pa.field("etag", pa.string()),
+        # every uri that holds this content (moves and duplicates need no model work)
+        pa.field("locations", pa.list_(LOCATION)),
+        # JSON {role: "model@version"} of the models that produced the segments
+        pa.field("model_versions", pa.string()),
+        pa.field("run_id", pa.string()),
     ],
-    metadata={"medialake.schema_version": str(SCHEMA_VERSION), "medialake.table": "assets"},
+    metadata=_metadata("assets"),
 )
+
+#: Columns renamed since an older schema version, per table: ``{table: {old: new}}``.
+RENAMED = {"assets": {"pipeline_version": "config_hash"}}
 
 
 def segments_schema(text_dim: int = TEXT_DIM) -> pa.Schema:
@@ -63,7 +90,7 @@ def segments_schema(text_dim: int = TEXT_DIM) -> pa.Schema:
             pa.field("text", pa.string()),
             pa.field("text_vector", vector_type(text_dim)),
         ],
-        metadata={"medialake.schema_version": str(SCHEMA_VERSION), "medialake.table": "segments"},
+        metadata=_metadata("segments"),
     )
 
 
@@ -72,8 +99,8 @@ SEGMENTS = segments_schema()
 RUNS = pa.schema(
     [
         pa.field("run_id", pa.string(), nullable=False),
-        pa.field("started_at", pa.timestamp("us", tz="UTC")),
-        pa.field("finished_at", pa.timestamp("us", tz="UTC")),
+        pa.field("started_at", _UTC),
+        pa.field("finished_at", _UTC),
         pa.field("source", pa.string()),
         pa.field("config_hash", pa.string()),
         pa.field("seen", pa.int64()),
@@ -81,9 +108,55 @@ RUNS = pa.schema(
         pa.field("skipped", pa.int64()),
         pa.field("failed", pa.int64()),
         pa.field("segments", pa.int64()),
+        pa.field("status", pa.string()),  # running / done (a crashed run leaves no row)
+        pa.field("full", pa.bool_()),
+        pa.field("address", pa.string()),
+        # one count per diff outcome (medialake.operators.diff.OUTCOMES)
+        pa.field("new", pa.int64()),
+        pa.field("changed", pa.int64()),
+        pa.field("unchanged", pa.int64()),
+        pa.field("moved", pa.int64()),
+        pa.field("duplicate", pa.int64()),
+        pa.field("stale", pa.int64()),
+        pa.field("retried", pa.int64()),
+        pa.field("deleted", pa.int64()),
+        pa.field("forced", pa.int64()),
+        pa.field("model_versions", pa.string()),
     ],
-    metadata={"medialake.schema_version": str(SCHEMA_VERSION), "medialake.table": "runs"},
+    metadata=_metadata("runs"),
 )
+
+
+def _nullable(sch: pa.Schema, names: tuple[str, ...]) -> list[pa.Field]:
+    return [sch.field(n).with_nullable(True) for n in names]
+
+
+#: Columns the sink keeps from a stream row for the asset table.
+ASSET_FROM_STREAM = ("asset_id", "uri", "media_type", "size", "mtime", "duration_s", "width", "height", "codecs",
+                     "n_segments")
+
+#: Decode's payloads: float32 mono PCM at ``DecodeConfig.sample_rate`` (``audio``), and the
+#: model-ready frames of the segment, JPEG bytes whose shorter side is
+#: ``DecodeConfig.frame_px``, with their times in seconds on the source timeline. Decode
+#: makes them, model stages read them, the sink never stores them.
+PAYLOADS = ("audio", "frames", "frame_times")
+
+#: Rows flowing between pipeline stages: one per segment, or one marker per asset that
+#: produced no segment (``segment_index`` = -1) or failed (``error`` set). Asset fields
+#: ride along on every row so the sink can write the asset when its last segment lands.
+STREAM = pa.schema(
+    _nullable(ASSETS, ASSET_FROM_STREAM)
+    + [pa.field("error", pa.string())]  # control: why the file failed (marker rows)
+    + _nullable(SEGMENTS, ("segment_id", "segment_index", "modality", "start_s", "end_s", "thumbnail"))
+    + [pa.field("audio", pa.binary()), pa.field("frames", pa.list_(pa.binary())),
+       pa.field("frame_times", pa.list_(pa.float64()))]
+)
+
+#: Stream columns the sink does not store: all but those of the segments schema.
+STREAM_ONLY = tuple(n for n in STREAM.names if n not in SEGMENTS.names)
+
+#: The file records the pipeline starts from, one per file to decode.
+RECORD = pa.schema(STREAM.field(n) for n in ("asset_id", "uri", "media_type", "size", "mtime"))
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -108,82 +181,6 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
             raise ValueError(f"required column {field.name!r} is missing")
     return pa.Table.from_arrays(cols, schema=schema)
 
-#: Rows flowing between pipeline stages: one per segment, or one marker per asset that
-#: produced no segment (``segment_index`` = -1) or failed (``error`` set). Asset fields
-#: ride along on every row so the sink can write the asset when its last segment lands.
-STREAM = pa.schema(
-    [
-        pa.field("asset_id", pa.string()),
-        pa.field("uri", pa.string()),
-        pa.field("media_type", pa.string()),
-        pa.field("size", pa.int64()),
-        pa.field("mtime", pa.timestamp("us", tz="UTC")),
-        pa.field("duration_s", pa.float64()),
-        pa.field("width", pa.int32()),
-        pa.field("height", pa.int32()),
-        pa.field("codecs", pa.string()),
-        pa.field("n_segments", pa.int32()),
-        pa.field("error", pa.string()),
-        pa.field("segment_id", pa.string()),
-        pa.field("segment_index", pa.int32()),
-        pa.field("modality", pa.string()),
-        pa.field("start_s", pa.float64()),
-        pa.field("end_s", pa.float64()),
-        pa.field("thumbnail", pa.binary()),
-        pa.field("audio", pa.binary()),  # float32 mono PCM at DecodeConfig.sample_rate
-        # Model-ready frames of the segment: JPEG bytes whose shorter side is
-        # DecodeConfig.frame_px, and their times in seconds (source timeline).
-        pa.field("frames", pa.list_(pa.binary())),
-        pa.field("frame_times", pa.list_(pa.float64())),
-    ]
-)
-
-#: Columns the sink keeps from a stream row for the asset table.
-ASSET_FROM_STREAM = ("asset_id", "uri", "media_type", "size", "mtime", "duration_s", "width", "height", "codecs", "n_segments")
-
-
-# --- incremental ingestion (issue 6) ------------------------------------------------
-#: ``pending``: being (re)processed by a run, its segments are not committed yet;
-#: ``deleted``: every file that held it is gone, its segments were removed.
-ASSET_STATUSES = ("done", "failed", "pending", "deleted")
-
-#: One place where an asset's content lives: the uri and the metadata seen there.
-LOCATION = pa.struct([("uri", pa.string()), ("size", pa.int64()),
-                      ("mtime", pa.timestamp("us", tz="UTC")), ("etag", pa.string())])
-
-
-def extend_schema(base: pa.Schema, fields: list[pa.Field]) -> pa.Schema:
-    """``base`` with ``fields`` appended (keeps its metadata)."""
-    out = base
-    for f in fields:
-        out = out.append(f)
-    return out.with_metadata(base.metadata)
-
-
-ASSETS = extend_schema(ASSETS, [
-    pa.field("etag", pa.string()),
-    # every uri that holds this content (moves and duplicates need no model work)
-    pa.field("locations", pa.list_(LOCATION)),
-    # JSON {role: "model@version"} of the models that produced the segments
-    pa.field("model_versions", pa.string()),
-    pa.field("run_id", pa.string()),
-])
-
-RUNS = extend_schema(RUNS, [
-    pa.field("status", pa.string()),  # running / done (a crashed run leaves no row)
-    pa.field("full", pa.bool_()),
-    pa.field("address", pa.string()),
-    pa.field("new", pa.int64()),
-    pa.field("changed", pa.int64()),
-    pa.field("unchanged", pa.int64()),
-    pa.field("moved", pa.int64()),
-    pa.field("duplicate", pa.int64()),
-    pa.field("stale", pa.int64()),
-    pa.field("retried", pa.int64()),
-    pa.field("deleted", pa.int64()),
-    pa.field("forced", pa.int64()),
-    pa.field("model_versions", pa.string()),
-])
 
 def schema_version(sch: pa.Schema) -> int | None:
     """The medialake schema version recorded in a table's schema metadata (None if absent)."""
@@ -197,7 +194,8 @@ def schema_version(sch: pa.Schema) -> int | None:
 def check_version(sch: pa.Schema, where: str = "table") -> int | None:
     """Raise if ``sch`` was written by a newer medialake than this one; return its version.
 
-    Tables without a version (written by other tools) are accepted as they are.
+    Tables without a version (written by other tools) and tables of older versions are
+    accepted as they are (``Store.migrate`` upgrades them when opened for writing).
     """
     from medialake.errors import InputError
 
@@ -208,6 +206,7 @@ def check_version(sch: pa.Schema, where: str = "table") -> int | None:
             f"upgrade medialake (pip install -U medialake)"
         )
     return v
+
 
 #: Vector columns whose width depends on the model that fills them (a role with no model
 #: leaves them out of a new table, or null in an existing one): column -> config role.
@@ -220,14 +219,3 @@ def vector_fields(dims: dict[str, int]) -> list[pa.Field]:
     if unknown:
         raise ValueError(f"vector columns {unknown} are not known; use {sorted(MODEL_VECTOR_COLUMNS)}")
     return [pa.field(name, vector_type(int(dim)), nullable=True) for name, dim in sorted(dims.items())]
-
-
-def segments_schema_with(dims: dict[str, int], text_dim: int = TEXT_DIM) -> pa.Schema:
-    """The segments schema plus one nullable vector column per entry of ``dims``."""
-    base = segments_schema(text_dim)
-    for f in vector_fields({k: v for k, v in dims.items() if k != "text_vector"}):
-        base = base.append(f)
-    return base.with_metadata(segments_schema(text_dim).metadata)
-
-PAYLOADS = ("audio", "frames", "frame_times")
-RECORD = pa.schema([STREAM.field(n) for n in ("asset_id", "uri", "media_type", "size", "mtime")])

@@ -107,19 +107,32 @@ class Store:
         if seg.count_rows():
             seg.create_fts_index("text", replace=True)
 
-    # --- incremental ingestion and commit protocol (issue 6) --------------------------
-
     def migrate(self) -> None:
-        """Add the nullable columns a newer medialake defines to tables made by an older one."""
+        """Bring tables made by an older medialake up to :data:`medialake.schema.SCHEMA_VERSION`.
+
+        Renamed columns (:data:`medialake.schema.RENAMED`) are renamed in place, keeping
+        their values; the nullable columns a newer medialake defines are added (null in
+        existing rows); the table then records the current schema version.
+        """
         for name, sch in TABLES.items():
             try:
                 tbl = self.table(name)
             except InputError:
                 continue
             have = set(tbl.schema.names)
+            renames = [{"path": old, "rename": new} for old, new in schema.RENAMED.get(name, {}).items()
+                       if old in have and new not in have]
+            if renames:
+                tbl.alter_columns(*renames)
+                have = set(tbl.schema.names)
             missing = [f for f in sch if f.name not in have and f.nullable]
             if missing:
                 tbl.add_columns(missing)
+            version = schema.schema_version(tbl.schema)
+            older = version is not None and version < schema.SCHEMA_VERSION
+            if older:
+                tbl.to_lance().update_schema_metadata({"medialake.schema_version": str(schema.SCHEMA_VERSION)})
+            if renames or missing or older:
                 self._tables.pop(name, None)
 
     def uncommitted_ids(self) -> list[str]:

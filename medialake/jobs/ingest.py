@@ -87,88 +87,125 @@ def ingest(
         return _run(source, db, cfg, full=full, address=address)
 
 
+@dataclass(frozen=True)
+class _RunIds:
+    """What every row a run writes is stamped with."""
+
+    run_id: str
+    config_hash: str
+    model_versions: str
+
+
 def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> IngestSummary:
-    from medialake.operators.diff import content_hash, diff
     from medialake.operators.scan import resolve_source
-    from medialake.operators.sink import LanceSink
-    from medialake.pipelines.plan import build
-    from medialake.pipelines.runtime import ensure_ray
     from medialake.pipelines.versions import model_versions
     from medialake.store import Store, maintain
 
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc)
-    run_id = uuid.uuid4().hex
-    version = cfg.config_hash()
-    models = model_versions(cfg)
+    ids = _RunIds(run_id=uuid.uuid4().hex, config_hash=cfg.config_hash(), model_versions=model_versions(cfg))
     fs, root_path, prefix = resolve_source(str(source))
     records = scan(str(source), cfg.extensions)
     store = Store(str(db))
+    prev, changes = _changes(store, records, cfg, ids, fs=fs, root=prefix + root_path, full=full)
+    now = datetime.now(timezone.utc)
+    _rewrite_assets(store, changes, prev, ids.run_id, now)  # moves, duplicates, metadata, deletions
+    # the work: mark pending, drop old segments, run the pipeline; the sink marks done
+    extra = {w.asset_id: {"content_hash": w.content_hash, "etag": w.etag, "locations": changes.locations[w.asset_id],
+                          "model_versions": ids.model_versions, "run_id": ids.run_id} for w in changes.todo}
+    counts, first_result = None, None
+    if changes.todo:
+        _mark_pending(store, changes, extra, ids.config_hash, now)
+        counts, first_result = _process(store, changes, cfg, extra, ids.config_hash, address, t0)
+    summary = IngestSummary(
+        seen=len(records),
+        ingested=counts.done if counts else 0,
+        skipped=len(records) - len(changes.todo),
+        failed=counts.failed if counts else 0,
+        segments=counts.segments if counts else 0,
+        seconds=time.perf_counter() - t0,
+        failures=counts.failures if counts else {},
+        outcomes={k: changes.count(k) for k in OUTCOMES},
+        run_id=ids.run_id,
+        first_result_s=first_result,
+    )
+    if changes.todo or changes.deleted:
+        # vector index per vector column (exact search below the threshold), positional
+        # full-text index, then compaction: see medialake.store.maintain
+        maintain(store)
+    _record_run(store, summary, ids, source=source, started=started, full=full, address=address)
+    return summary
+
+
+def _changes(store, records, cfg: IngestConfig, ids: _RunIds, *, fs, root: str, full: bool):
+    """Prepare the database (vector columns, leftovers of a crashed run removed) and diff
+    the scanned ``records`` against its assets: returns (previous asset rows, changes)."""
+    from medialake.operators.diff import content_hash, diff
     from medialake.pipelines.plan import vector_dims
 
     store.ensure_vector_columns(vector_dims(cfg))  # image/audio vector columns, widths from the models
     store.remove_uncommitted()  # leftovers of a crashed run: segments of assets not done
     prev = store.assets().to_pylist()
-    plan = diff(records, prev, root=prefix + root_path, config_hash=version, model_versions=models,
-                full=full, hasher=lambda r: _hash_or_marker(content_hash, fs, r))
-    now = datetime.now(timezone.utc)
+    changes = diff(records, prev, root=root, config_hash=ids.config_hash, model_versions=ids.model_versions,
+                   full=full, hasher=lambda r: _hash_or_marker(content_hash, fs, r))
+    return prev, changes
 
+
+def _rewrite_assets(store, changes, prev: list[dict], run_id: str, now: datetime) -> None:
+    """The changes that need no model work: rewritten asset rows, then deleted assets."""
     # 1. moves, duplicates, refreshed metadata: rewrite asset rows, no model work
-    if plan.updates:
-        store.upsert_assets(pa.Table.from_pylist(plan.updates))
+    if changes.updates:
+        store.upsert_assets(pa.Table.from_pylist(changes.updates))
     # 2. deleted: hide the asset first, then remove its segments
-    if plan.deleted:
+    if changes.deleted:
         by_id = {a["asset_id"]: a for a in prev}
         gone = [{**by_id[aid], "status": "deleted", "reason": "no file under the source holds it any more",
-                 "locations": [], "n_segments": 0, "ingested_at": now, "run_id": run_id} for aid in plan.deleted]
+                 "locations": [], "n_segments": 0, "ingested_at": now, "run_id": run_id} for aid in changes.deleted]
         store.upsert_assets(pa.Table.from_pylist(gone))
-        store.delete_segments(plan.deleted)
-    # 3. the work: mark pending, drop old segments, run the pipeline; the sink marks done
-    extra = {w.asset_id: {"content_hash": w.content_hash, "etag": w.etag, "locations": plan.locations[w.asset_id],
-                          "model_versions": models, "run_id": run_id} for w in plan.todo}
-    if plan.todo:
-        store.upsert_assets(pa.Table.from_pylist([
-            {"asset_id": w.asset_id, "uri": w.uri, "media_type": w.media_type, "size": w.size, "mtime": w.mtime,
-             "status": "pending", "pipeline_version": version, "ingested_at": now, **extra[w.asset_id]}
-            for w in plan.todo]))
-        store.delete_segments([w.asset_id for w in plan.todo])
+        store.delete_segments(changes.deleted)
 
-    counts = None
+
+def _mark_pending(store, changes, extra: dict[str, dict], config_hash: str, now: datetime) -> None:
+    """Mark the assets to process ``pending`` (their segments stay hidden until the sink
+    marks them done) and drop their old segments."""
+    store.upsert_assets(pa.Table.from_pylist([
+        {"asset_id": w.asset_id, "uri": w.uri, "media_type": w.media_type, "size": w.size, "mtime": w.mtime,
+         "status": "pending", "config_hash": config_hash, "ingested_at": now, **extra[w.asset_id]}
+        for w in changes.todo]))
+    store.delete_segments([w.asset_id for w in changes.todo])
+
+
+def _process(store, changes, cfg: IngestConfig, extra: dict[str, dict], config_hash: str, address: str | None,
+             t0: float):
+    """Run the pipeline over ``changes.todo`` into the sink, which marks assets done, then
+    summarize each asset. Returns (sink counts, seconds until the first result)."""
+    from medialake.operators.sink import LanceSink
+    from medialake.pipelines.plan import build
+    from medialake.pipelines.runtime import ensure_ray
+    from medialake.pipelines.summaries import preload, summarize_assets
+
     first_result = None
-    if plan.todo:
-        from medialake.pipelines.summaries import preload, summarize_assets
+    ensure_ray(address)
+    summarizer = preload(cfg)  # loads in a driver thread while the stream runs
+    sink = LanceSink(store, config_hash=config_hash, asset_extra=extra, flush_rows=cfg.commit_every)
+    for batch in build(changes.todo, cfg).iter_batches(batch_size=None, batch_format="pyarrow"):
+        if first_result is None:
+            first_result = time.perf_counter() - t0
+        sink.write(batch)
+    counts = sink.close()
+    store.remove_uncommitted([w.asset_id for w in changes.todo])  # segments of assets that failed midway
+    # one summary per asset, on the driver
+    summarize_assets(store, [w.asset_id for w in changes.todo], cfg, loading=summarizer)
+    return counts, first_result
 
-        ensure_ray(address)
-        summarizer = preload(cfg)  # loads in a driver thread while the stream runs
-        sink = LanceSink(store, pipeline_version=version, asset_extra=extra, flush_rows=cfg.commit_every)
-        for batch in build(plan.todo, cfg).iter_batches(batch_size=None, batch_format="pyarrow"):
-            if first_result is None:
-                first_result = time.perf_counter() - t0
-            sink.write(batch)
-        counts = sink.close()
-        store.remove_uncommitted([w.asset_id for w in plan.todo])  # segments of assets that failed midway
-        # one summary per asset, on the driver
-        summarize_assets(store, [w.asset_id for w in plan.todo], cfg, loading=summarizer)
-    summary = IngestSummary(
-        seen=len(records),
-        ingested=counts.done if counts else 0,
-        skipped=len(records) - len(plan.todo),
-        failed=counts.failed if counts else 0,
-        segments=counts.segments if counts else 0,
-        seconds=time.perf_counter() - t0,
-        failures=counts.failures if counts else {},
-        outcomes={k: plan.count(k) for k in OUTCOMES},
-        run_id=run_id,
-        first_result_s=first_result,
-    )
-    if plan.todo or plan.deleted:
-        # vector index per vector column (exact search below the threshold), positional
-        # full-text index, then compaction: see medialake.store.maintain
-        maintain(store)
+
+def _record_run(store, summary: IngestSummary, ids: _RunIds, *, source, started: datetime, full: bool,
+                address: str | None) -> None:
+    """Add the run's row to ``runs``."""
     store.add("runs", pa.Table.from_pylist([{
-        "run_id": run_id, "started_at": started, "finished_at": datetime.now(timezone.utc),
-        "source": str(source), "config_hash": version, "seen": summary.seen, "ingested": summary.ingested,
+        "run_id": ids.run_id, "started_at": started, "finished_at": datetime.now(timezone.utc),
+        "source": str(source), "config_hash": ids.config_hash, "seen": summary.seen, "ingested": summary.ingested,
         "skipped": summary.skipped, "failed": summary.failed, "segments": summary.segments,
-        "status": "done", "full": full, "address": address, "model_versions": models, **summary.outcomes,
+        "status": "done", "full": full, "address": address, "model_versions": ids.model_versions,
+        **summary.outcomes,
     }]))
-    return summary

@@ -18,13 +18,12 @@ from __future__ import annotations
 import hashlib
 from typing import Iterator
 
-import numpy as np
 import pyarrow as pa
 
 from medialake.operators.image import decode_image_file, jpeg_thumbnail
 from medialake.operators.sources import Deadline
-from medialake.operators.timeline import Timeline, iter_timeline
-from medialake.operators.video import fit_size, to_jpeg
+from medialake.operators.timeline import TimelineReport, iter_timeline
+from medialake.operators.video import frame_jpeg
 from medialake.operators.config import DecodeConfig
 from medialake.schema import STREAM
 
@@ -51,10 +50,7 @@ def _image_segments(record: dict, cfg: DecodeConfig, base: dict) -> Iterator[dic
     frames, anim_s = decode_image_file(record["uri"], cfg.max_image_pixels, max(1, cfg.frames_per_segment))
     img = frames[0]
     base.update(width=img.width, height=img.height, duration_s=anim_s, codecs=None)
-    model_frames = []
-    for f in frames[: cfg.frames_per_segment]:
-        w, h = fit_size(f.width, f.height, cfg.frame_px)
-        model_frames.append(to_jpeg(f.resize((w, h)) if (w, h) != f.size else f, cfg.frame_quality))
+    model_frames = [frame_jpeg(f, cfg.frame_px, cfg.frame_quality) for f in frames[: cfg.frames_per_segment]]
     n = len(model_frames)
     yield {"modality": "image", "start_s": 0.0, "end_s": anim_s,
            "thumbnail": jpeg_thumbnail(img, cfg.thumbnail_px, cfg.thumbnail_quality), "audio": None,
@@ -69,7 +65,7 @@ def iter_file_rows(record: dict, cfg: DecodeConfig, deadline: Deadline | None = 
     """
     deadline = deadline or Deadline(cfg.timeout_s, record["uri"])
     base = _asset_fields(record)
-    info = Timeline()
+    info = TimelineReport()
     if record["media_type"] == "image":
         segments = _image_segments(record, cfg, base)
     else:
@@ -144,8 +140,3 @@ def decode_batch(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False)
     """:func:`decode_stream` gathered into one table (small batches, tests)."""
     tables = list(decode_stream(batch, cfg, raise_errors))
     return pa.concat_tables(tables) if tables else to_stream_table([])
-
-
-def pcm_of(row_audio: bytes | None) -> np.ndarray:
-    """The float32 PCM carried in a stream row's ``audio`` column."""
-    return np.frombuffer(row_audio, dtype=np.float32) if row_audio else np.zeros(0, dtype=np.float32)

@@ -19,10 +19,6 @@ import pyarrow.compute as pc
 from medialake import schema
 from medialake.store import Store
 
-STREAM_ONLY = ("uri", "size", "mtime", "duration_s", "width", "height", "codecs", "n_segments", "error", "audio",
-               "frames", "frame_times")
-
-
 @dataclass
 class SinkCounts:
     done: int = 0
@@ -32,13 +28,13 @@ class SinkCounts:
 
 
 class LanceSink:
-    def __init__(self, store: Store, pipeline_version: str, flush_rows: int = 256,
+    def __init__(self, store: Store, config_hash: str, flush_rows: int = 256,
                  asset_extra: dict[str, dict] | None = None):
         self.store = store
         # per asset id: more asset columns (content hash, locations, model versions, run id)
         self.asset_extra = asset_extra or {}
         self.failed_ids: set[str] = set()
-        self.pipeline_version = pipeline_version
+        self.config_hash = config_hash
         self.flush_rows = flush_rows
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
@@ -56,7 +52,7 @@ class LanceSink:
         segs = batch.filter(is_seg)
         markers = batch.filter(pc.invert(is_seg))
         if segs.num_rows:
-            keep = [c for c in segs.column_names if c not in STREAM_ONLY]
+            keep = [c for c in segs.column_names if c not in schema.STREAM_ONLY]
             self.pending.append(segs.select(keep))
             self.pending_rows += segs.num_rows
         for row in segs.select(list(schema.ASSET_FROM_STREAM)).to_pylist():
@@ -108,7 +104,7 @@ class LanceSink:
         row.update(
             status="failed" if error else "done",
             reason=error,
-            pipeline_version=self.pipeline_version,
+            config_hash=self.config_hash,
             ingested_at=datetime.now(timezone.utc),
         )
         if error:

@@ -19,13 +19,13 @@ from medialake.operators.probe import Probe, open_container, probe, video_stream
 from medialake.operators.shots import detect_shots
 from medialake.operators.sources import Deadline
 from medialake.operators.vad import StreamingVad
-from medialake.operators.video import FrameSampler, fit_size, to_jpeg, video_duration
+from medialake.operators.video import FrameSampler, frame_jpeg, video_duration
 
 
 ESTIMATED_DURATION = ("mpeg", "mpegts", "mpegvideo", "h264", "hevc", "m4v")
 
 
-class Timeline:
+class TimelineReport:
     """What :func:`iter_timeline` learned about the file; read it after the rows are consumed."""
 
     def __init__(self) -> None:
@@ -37,7 +37,8 @@ class Timeline:
         self.max_buffered_s = 0.0  # most audio held at once: bounded by the segment length
 
 
-def _visuals(sampler: FrameSampler, start: float, end: float, cfg, info: Timeline) -> tuple[bytes | None, list[bytes], list[float]]:
+def _visuals(sampler: FrameSampler, start: float, end: float, cfg,
+             info: TimelineReport) -> tuple[bytes | None, list[bytes], list[float]]:
     times = sample_times(start, end, cfg.frames_per_segment)
     thumb_t = round(start + min(1.0, (end - start) / 2), 4)
     short = max(cfg.frame_px, cfg.thumbnail_px)
@@ -51,48 +52,19 @@ def _visuals(sampler: FrameSampler, start: float, end: float, cfg, info: Timelin
         if t not in by_t:
             continue
         ft, img = by_t[t]
-        w, h = fit_size(img.width, img.height, cfg.frame_px)
-        if (w, h) != img.size:
-            img = img.resize((w, h))
-        frames.append(to_jpeg(img, cfg.frame_quality))
+        frames.append(frame_jpeg(img, cfg.frame_px, cfg.frame_quality))
         ftimes.append(float(ft))
     return thumb, frames, ftimes
 
 
-def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: Timeline) -> Iterator[dict]:
+def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: TimelineReport) -> Iterator[dict]:
     """Yield ``{modality, start_s, end_s, thumbnail, audio, frames, frame_times}`` per segment."""
     with contextlib.ExitStack() as stack:
         c = stack.enter_context(open_container(uri, timeout=cfg.timeout_s))
-        p = info.probe = probe(c)
-        vids = video_streams(c)
-        if media_type == "audio" and not p.has_audio:
-            raise DecodeError(f"{uri}: no audio stream (streams: {p.codecs or 'none'}); is it an audio file?")
-        if not vids and not p.has_audio:
-            raise DecodeError(f"{uri}: no video or audio stream (streams: {p.codecs or 'none'})")
-        modality = info.modality = "video" if vids and media_type != "audio" else "audio"
-        duration = p.duration_s
-        sampler = None
-        if modality == "video":
-            sampler = FrameSampler(c, vids[0], deadline, tolerance_s=cfg.frame_tolerance_s)
-            # MPEG program/transport streams and raw elementary streams only estimate their
-            # duration from the bit rate: read the packet timestamps instead (demux, no decode).
-            if duration is None or c.format.name.split(",")[0] in ESTIMATED_DURATION:
-                duration = video_duration(c, vids[0], deadline) or duration
-        vad = None
-        if modality == "video" and cfg.video_chunking == "shots":
-            if not duration:
-                raise DecodeError(f"{uri}: unknown duration, cannot look for shots")
-            spans = detect_shots(sampler, duration, analysis_fps=cfg.shot_fps, threshold=cfg.shot_threshold,
-                                 min_s=cfg.min_shot_s, max_s=cfg.max_shot_s)
-            planner = SpanPlanner(spans)
-        elif modality == "audio" and cfg.audio_chunking == "vad":
-            vad = StreamingVad(cfg.sample_rate, cfg.vad_threshold, cfg.vad_merge_gap_s, cfg.vad_max_segment_s,
-                               cfg.vad_min_speech_s, cfg.vad_pad_s)
-            planner = None
-        else:
-            planner = WindowPlanner(cfg.window_s, cfg.overlap_s)
-
-        buf = PcmBuffer(cfg.sample_rate) if p.has_audio else None
+        sampler, duration = _open_streams(c, uri, media_type, cfg, deadline, info)
+        modality = info.modality
+        planner, vad = _chunking(uri, modality, sampler, duration, cfg)
+        buf = PcmBuffer(cfg.sample_rate) if info.probe.has_audio else None
 
         def row(start: float, end: float) -> dict:
             deadline.check()
@@ -103,26 +75,75 @@ def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: Time
 
         if buf is not None:
             ac = stack.enter_context(open_container(uri, timeout=cfg.timeout_s)) if sampler else c
-            for chunk in iter_pcm(ac, cfg.sample_rate, deadline=deadline):
-                buf.append(chunk)
-                info.max_buffered_s = max(info.max_buffered_s, buf.kept / cfg.sample_rate)
-                if vad is not None:
-                    for s, e in vad.feed(chunk):
-                        yield row(s, e)
-                    keep = vad.open_start if vad.open_start is not None else vad.processed_s
-                    buf.drop_before(keep - cfg.vad_pad_s)
-                else:
-                    for s, e in planner.ready(buf.end_s):
-                        yield row(s, e)
-                    buf.drop_before(planner.next_start)
-        # The container's duration already spans its longest stream (audio longer than video);
-        # decoded audio decides when there is none, or for sound files (headers can lie).
-        heard = buf.end_s if buf is not None else 0.0
-        final = max(duration or 0.0, heard) if (modality == "audio" or not duration) else duration
-        if final <= 0:
-            raise DecodeError(f"{uri}: zero duration: the {modality} stream holds no frames or samples")
-        info.duration_s = final
+            for s, e in _heard_spans(ac, buf, planner, vad, cfg, deadline, info):
+                yield row(s, e)
+        final = info.duration_s = _final_duration(uri, modality, duration, buf)
         for s, e in (vad.finish() if vad is not None else planner.finish(final)):
             yield row(s, e)
         if sampler is not None and sampler.decoded == 0:
             raise DecodeError(f"{uri}: not one video frame could be decoded (header without data, or a damaged stream)")
+
+
+def _open_streams(c, uri: str, media_type: str, cfg, deadline: Deadline,
+                  info: TimelineReport) -> tuple[FrameSampler | None, float | None]:
+    """Probe the open container ``c``, decide the modality (both recorded in ``info``) and,
+    for video, start the frame sampler. Returns (sampler or None, duration in seconds or None)."""
+    p = info.probe = probe(c)
+    vids = video_streams(c)
+    if media_type == "audio" and not p.has_audio:
+        raise DecodeError(f"{uri}: no audio stream (streams: {p.codecs or 'none'}); is it an audio file?")
+    if not vids and not p.has_audio:
+        raise DecodeError(f"{uri}: no video or audio stream (streams: {p.codecs or 'none'})")
+    info.modality = "video" if vids and media_type != "audio" else "audio"
+    if info.modality != "video":
+        return None, p.duration_s
+    sampler = FrameSampler(c, vids[0], deadline, tolerance_s=cfg.frame_tolerance_s)
+    duration = p.duration_s
+    # MPEG program/transport streams and raw elementary streams only estimate their
+    # duration from the bit rate: read the packet timestamps instead (demux, no decode).
+    if duration is None or c.format.name.split(",")[0] in ESTIMATED_DURATION:
+        duration = video_duration(c, vids[0], deadline) or duration
+    return sampler, duration
+
+
+def _chunking(uri: str, modality: str, sampler: FrameSampler | None, duration: float | None,
+              cfg) -> tuple[SpanPlanner | WindowPlanner | None, StreamingVad | None]:
+    """The chunking policy's segment bounds: (planner, None), or (None, a VAD) for speech."""
+    if modality == "video" and cfg.video_chunking == "shots":
+        if not duration:
+            raise DecodeError(f"{uri}: unknown duration, cannot look for shots")
+        spans = detect_shots(sampler, duration, analysis_fps=cfg.shot_fps, threshold=cfg.shot_threshold,
+                             min_s=cfg.min_shot_s, max_s=cfg.max_shot_s)
+        return SpanPlanner(spans), None
+    if modality == "audio" and cfg.audio_chunking == "vad":
+        return None, StreamingVad(cfg.sample_rate, cfg.vad_threshold, cfg.vad_merge_gap_s, cfg.vad_max_segment_s,
+                                  cfg.vad_min_speech_s, cfg.vad_pad_s)
+    return WindowPlanner(cfg.window_s, cfg.overlap_s), None
+
+
+def _heard_spans(ac, buf: PcmBuffer, planner, vad: StreamingVad | None, cfg, deadline: Deadline,
+                 info: TimelineReport) -> Iterator[tuple[float, float]]:
+    """Decode the audio of ``ac`` into ``buf`` block by block and yield each segment's
+    (start, end) as soon as the audio heard so far completes it. The caller takes the
+    segment's samples before the next block; the samples no segment needs are dropped."""
+    for chunk in iter_pcm(ac, cfg.sample_rate, deadline=deadline):
+        buf.append(chunk)
+        info.max_buffered_s = max(info.max_buffered_s, buf.kept / cfg.sample_rate)
+        if vad is not None:
+            yield from vad.feed(chunk)
+            keep = vad.open_start if vad.open_start is not None else vad.processed_s
+            buf.drop_before(keep - cfg.vad_pad_s)
+        else:
+            yield from planner.ready(buf.end_s)
+            buf.drop_before(planner.next_start)
+
+
+def _final_duration(uri: str, modality: str, duration: float | None, buf: PcmBuffer | None) -> float:
+    """The file's duration once its audio is heard."""
+    # The container's duration already spans its longest stream (audio longer than video);
+    # decoded audio decides when there is none, or for sound files (headers can lie).
+    heard = buf.end_s if buf is not None else 0.0
+    final = max(duration or 0.0, heard) if (modality == "audio" or not duration) else duration
+    if final <= 0:
+        raise DecodeError(f"{uri}: zero duration: the {modality} stream holds no frames or samples")
+    return final

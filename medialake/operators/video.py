@@ -49,6 +49,13 @@ def to_jpeg(img: Image.Image, quality: int = 85) -> bytes:
     return buf.getvalue()
 
 
+def frame_jpeg(img: Image.Image, short_side: int, quality: int = 85) -> bytes:
+    """A model-ready frame: ``img`` shrunk so its shorter side is ``short_side`` (never
+    enlarged, see :func:`fit_size`) and encoded as JPEG."""
+    w, h = fit_size(img.width, img.height, short_side)
+    return to_jpeg(img.resize((w, h)) if (w, h) != img.size else img, quality)
+
+
 class FrameSampler:
     """Decode the frames shown at wanted times of one video stream, sparsely.
 

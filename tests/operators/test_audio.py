@@ -5,8 +5,9 @@ import pytest
 
 from media import make_wav
 from medialake.operators.chunk import WindowPlanner, windows
-from medialake.operators.decode import decode_file, iter_file_rows, pcm_of
-from medialake.operators.timeline import Timeline, iter_timeline
+from medialake import arrow
+from medialake.operators.decode import decode_file, iter_file_rows
+from medialake.operators.timeline import TimelineReport, iter_timeline
 from medialake.operators.sources import Deadline
 from medialake.pipelines.config import DecodeConfig
 
@@ -28,7 +29,7 @@ def test_streaming_windows_equal_the_offline_windows(duration, overlap):
 
 def test_long_audio_is_decoded_window_by_window(tmp_path):
     path = make_wav(tmp_path / "long.wav", seconds=60.0, sr=16000, channels=1)
-    info = Timeline()
+    info = TimelineReport()
     cfg = DecodeConfig(window_s=5.0)
     rows = iter_timeline(str(path), "audio", cfg, Deadline(60, str(path)), info)
     first = next(rows)  # the first segment arrives before the file is read to the end
@@ -37,7 +38,7 @@ def test_long_audio_is_decoded_window_by_window(tmp_path):
     assert len(rest) == 11 and rest[-1]["end_s"] == pytest.approx(60.0, abs=0.05)
     # never more than about one window of PCM held, for a 60 s file
     assert info.max_buffered_s < 7.0
-    pcm = np.concatenate([pcm_of(first["audio"])] + [pcm_of(r["audio"]) for r in rest])
+    pcm = np.concatenate([arrow.pcm(first["audio"])] + [arrow.pcm(r["audio"]) for r in rest])
     assert abs(len(pcm) - 60 * 16000) < 200
 
 
@@ -49,7 +50,7 @@ def test_vad_chunking_finds_the_spoken_sentences(samples):
     assert len(spans) == 2
     assert spans[0][0] < 0.6 and 3.5 < spans[0][1] < 6.0
     assert 10.3 < spans[1][0] < 11.2 and spans[1][1] > 13.5
-    assert all(abs(len(pcm_of(r["audio"])) - (r["end_s"] - r["start_s"]) * 16000) < 20 for r in rows)
+    assert all(abs(len(arrow.pcm(r["audio"])) - (r["end_s"] - r["start_s"]) * 16000) < 20 for r in rows)
 
 
 def test_vad_caps_segment_length(samples):
@@ -64,4 +65,4 @@ def test_eight_channel_audio_is_downmixed(tmp_path):
     path = make_audio_file(tmp_path / "eight.wav", "pcm_s16le", seconds=1.0, sr=48000, channels=8)
     rows = list(iter_file_rows(record(path), DecodeConfig()))
     assert rows[-1]["n_segments"] == 1 and rows[0]["modality"] == "audio"
-    assert len(pcm_of(rows[0]["audio"])) == pytest.approx(16000, abs=100)
+    assert len(arrow.pcm(rows[0]["audio"])) == pytest.approx(16000, abs=100)

@@ -6,7 +6,8 @@ from PIL import Image
 
 from media import make_corrupt, make_png, make_video, make_wav
 from medialake.errors import DecodeError
-from medialake.operators.decode import decode_batch, decode_file, pcm_of
+from medialake import arrow
+from medialake.operators.decode import decode_batch, decode_file
 from medialake.pipelines.config import DecodeConfig
 from medialake.pipelines.plan import records_table
 from medialake.operators.scan import scan
@@ -27,7 +28,7 @@ def test_video_with_audio_becomes_windows_with_thumbnails_and_16k_audio(tmp_path
     thumb = Image.open(io.BytesIO(rows[0]["thumbnail"]))
     assert thumb.format == "JPEG" and max(thumb.size) <= 32
     # 2 s of 16 kHz mono float32 per full window
-    assert abs(len(pcm_of(rows[0]["audio"])) - 32000) <= 16
+    assert abs(len(arrow.pcm(rows[0]["audio"])) - 32000) <= 16
     assert rows[0]["width"] == 64 and rows[0]["height"] == 48
 
 
@@ -43,7 +44,7 @@ def test_stereo_44k_wav_is_resampled_to_16k_mono(tmp_path):
     path = make_wav(tmp_path / "a.wav", seconds=3.0, sr=44100, channels=2)
     rows = decode_file(record(path, "audio"), DecodeConfig(window_s=10.0))
     assert len(rows) == 1 and rows[0]["duration_s"] == pytest.approx(3.0, abs=0.05)
-    pcm = pcm_of(rows[0]["audio"])
+    pcm = arrow.pcm(rows[0]["audio"])
     assert pcm.dtype == np.float32 and abs(len(pcm) - 48000) < 200
     # the 0.3-amplitude tone survives the downmix (FFmpeg mixes L+R at -3 dB: 0.3 * sqrt(2))
     assert 0.25 < np.abs(pcm).max() < 0.45

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from media import frame_index, make_audio_file, make_indexed_video
-from medialake.operators.decode import decode_file, pcm_of
+from medialake import arrow
+from medialake.operators.decode import decode_file
 from medialake.pipelines.config import DecodeConfig
 
 import av
@@ -59,7 +60,7 @@ AUDIO = [("wav", "pcm_s16le", 44100, 2), ("flac", "flac", 22050, 1), ("mp3", "li
 def test_audio_any_container_rate_and_channels_to_16k_mono(tmp_path, ext, codec, sr, ch):
     path = make_audio_file(tmp_path / f"a.{ext}", codec, seconds=2.0, sr=sr, channels=ch)
     rows = decode_file(record(path, "audio"), DecodeConfig(window_s=1.0))
-    pcm = np.concatenate([pcm_of(r["audio"]) for r in rows])
+    pcm = np.concatenate([arrow.pcm(r["audio"]) for r in rows])
     assert rows[0]["modality"] == "audio" and pcm.dtype == np.float32
     assert abs(len(pcm) - 32000) < 1600  # 2 s at 16 kHz, give or take codec padding
     assert rows[-1]["duration_s"] == pytest.approx(2.0, abs=0.1)
