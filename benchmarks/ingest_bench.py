@@ -133,7 +133,7 @@ def write_alone(batches: list[pa.Table], db: str, version: str) -> float:
 
     t0 = time.perf_counter()
     store = Store(db)
-    sink = LanceSink(store, pipeline_version=version)
+    sink = LanceSink(store, config_hash=version)
     for b in batches:
         sink.write(b)
     sink.close()
@@ -185,7 +185,7 @@ def naive(corpus: str, db: str, cfg: IngestConfig, defaults: bool = False) -> di
         models.append((step.cls(**kwargs), step.role.batch_size))
     load = time.perf_counter() - t0
     store = Store(db)
-    sink = LanceSink(store, pipeline_version=cfg.config_hash())
+    sink = LanceSink(store, config_hash=cfg.config_hash())
     for record in records_table(scan(corpus, cfg.extensions)).to_pylist():
         try:
             rows = decode_file(record, decode_cfg)

@@ -53,7 +53,7 @@ def first_run_tables(root: str, db: str) -> None:
     store.upsert_assets(pa.Table.from_pylist([
         {"asset_id": w.asset_id, "uri": w.uri, "media_type": w.media_type, "size": w.size, "mtime": w.mtime,
          "content_hash": w.content_hash, "locations": plan.locations[w.asset_id], "status": "done",
-         "pipeline_version": cfg.config_hash(), "model_versions": versions, "n_segments": 1, "ingested_at": now}
+         "config_hash": cfg.config_hash(), "model_versions": versions, "n_segments": 1, "ingested_at": now}
         for w in plan.todo]))
     store.add("segments", pa.Table.from_pylist([
         {"segment_id": w.asset_id + "-0", "asset_id": w.asset_id, "media_type": "image", "modality": "image",

@@ -91,7 +91,7 @@ def hand_built(tmp: Path) -> Lake:
         lake.ids[Path(rel).name] = aid
         assets.append(dict(asset_id=aid, uri=uri, media_type=mt, size=os.path.getsize(uri), mtime=mtime,
                            duration_s=dur, status="done", n_segments=len(parts),
-                           summary=" ".join(p[2] for p in parts if p[2]) or None, pipeline_version="test"))
+                           summary=" ".join(p[2] for p in parts if p[2]) or None, config_hash="test"))
         texts = [p[2] for p in parts]
         vecs = enc.encode([t for t in texts if t]) if any(texts) else None
         k = 0

@@ -51,7 +51,7 @@ def test_dying_and_raising_inputs_become_failed_rows_and_the_run_completes(ray_l
         assert by_uri[u]["error"] is None and by_uri[u]["out"].startswith("ok")
 
     store = Store(str(tmp_path / "lake.lance"))
-    sink = LanceSink(store, pipeline_version="v")
+    sink = LanceSink(store, config_hash="v")
     sink.write(to_stream_table(out))
     counts = sink.close()
     assert counts.failed == 2 and counts.done == 6

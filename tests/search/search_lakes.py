@@ -21,7 +21,7 @@ def seg(asset_id, i, start, end, text, media_type="video", language="en", thumbn
 
 def asset(asset_id, uri, media_type, duration, mtime):
     return {"asset_id": asset_id, "uri": uri, "media_type": media_type, "duration_s": duration, "status": "done",
-            "mtime": mtime, "size": 1000, "n_segments": 1, "pipeline_version": "t"}
+            "mtime": mtime, "size": 1000, "n_segments": 1, "config_hash": "t"}
 
 
 def write_lake(db: str, assets: list[dict], segments: list[dict], extra_vectors: dict | None = None) -> Store:
