@@ -28,6 +28,9 @@ class SinkCounts:
 
 
 class LanceSink:
+    """Writes stream batches into ``store``; every asset row it writes records
+    ``config_hash`` (``IngestConfig.config_hash()`` of the run) and its ``asset_extra``."""
+
     def __init__(self, store: Store, config_hash: str, flush_rows: int = 256,
                  asset_extra: dict[str, dict] | None = None):
         self.store = store
