@@ -9,9 +9,14 @@ from __future__ import annotations
 import os
 
 
+def is_uri(text: str) -> bool:
+    """True for any URI, ``file://`` included (``/data/a.mp4`` is a path, not a URI)."""
+    return "://" in text
+
+
 def is_remote(uri: str) -> bool:
     """True for URIs with a scheme other than ``file://`` (``s3://bucket/key``)."""
-    return "://" in uri and not uri.startswith("file://")
+    return is_uri(uri) and not uri.startswith("file://")
 
 
 def local_path(uri: str | None) -> str | None:
@@ -20,9 +25,9 @@ def local_path(uri: str | None) -> str | None:
         return None
     if uri.startswith("file://"):
         return uri[len("file://"):]
-    return None if "://" in uri else uri
+    return None if is_uri(uri) else uri
 
 
 def absolute(path: str) -> str:
     """A local path made absolute (``~`` expanded); URIs are returned as they are."""
-    return path if "://" in path else os.path.abspath(os.path.expanduser(path))
+    return path if is_uri(path) else os.path.abspath(os.path.expanduser(path))

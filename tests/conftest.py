@@ -1,4 +1,4 @@
-"""Shared fixtures: one local Ray per test session, sample paths, generated media."""
+"""Shared fixtures: one local Ray per test session, sample paths, a hand-made database."""
 
 from __future__ import annotations
 
@@ -30,3 +30,15 @@ def ray_local():
     ray = ensure_ray(num_cpus=2)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory) -> str:
+    """A hand-made, indexed database (``search_lakes``) for search, store and report tests."""
+    from search_lakes import ASSETS, SEGMENTS, write_lake
+
+    from medialake.store import maintain
+
+    db = str(tmp_path_factory.mktemp("lake") / "lake.lance")
+    maintain(write_lake(db, ASSETS, SEGMENTS))
+    return db

@@ -1,9 +1,7 @@
 """The tables: readable without medialake (polars, duckdb), versioned, strict writers,
 migrated from older versions, indexed and compacted after a run."""
 
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import lance
 import numpy as np
@@ -13,19 +11,6 @@ import pytest
 from medialake import schema, store as st
 from medialake.errors import InputError
 from medialake.store import Store
-
-sys.path.insert(0, str(Path(__file__).parent / "search"))
-
-from search_lakes import ASSETS, SEGMENTS, write_lake  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory) -> str:
-    """The search tests' hand-made database (tests/search/search_lakes.py), indexed."""
-    db = str(tmp_path_factory.mktemp("lake") / "lake.lance")
-    st.maintain(write_lake(db, ASSETS, SEGMENTS))
-    return db
-
 
 def test_tables_read_with_polars_without_medialake(lake):
     import polars as pl

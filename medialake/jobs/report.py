@@ -12,14 +12,14 @@ import re
 from pathlib import Path
 
 from medialake.errors import InputError
-from medialake.uris import is_remote
+from medialake.uris import is_uri
 
 
 def _scan(db: str, name: str):
     import lance
     import polars as pl
 
-    uri = is_remote(db) or db.startswith("file://")  # handed to lance as it is
+    uri = is_uri(db)  # handed to lance as it is
     path = Path(db) / f"{name}.lance"
     if not uri and not path.exists():
         raise InputError(f"database {db!r} has no {name!r} table; run `medialake ingest SOURCE --db {db}` first")

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import pyarrow.fs as pafs
 
 from medialake.errors import InputError
-from medialake.uris import is_remote
+from medialake.uris import is_uri
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def asset_id_for(uri: str) -> str:
 
 def resolve_source(source: str) -> tuple[pafs.FileSystem, str, str]:
     """Return ``(filesystem, path, uri_prefix)`` for a local path or a URI."""
-    if is_remote(source) or source.startswith("file://"):  # a file:// source keeps file:// asset uris
+    if is_uri(source):  # a file:// source keeps file:// asset uris
         try:
             fs, path = pafs.FileSystem.from_uri(source)
         except (ValueError, OSError) as e:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from medialake.arrow import null_columns
+from medialake.arrow import null_columns, set_column, values
 
 
 class AttemptLedger:
@@ -43,8 +43,8 @@ class AttemptLedger:
 
 
 def _keys(step: str, batch: pa.Table) -> list[str]:
-    seg = batch.column("segment_id").to_pylist() if "segment_id" in batch.column_names else [None] * batch.num_rows
-    aid = batch.column("asset_id").to_pylist()
+    seg = values(batch, "segment_id")
+    aid = values(batch, "asset_id")
     return [f"{step}:{s or a + '#marker'}" for s, a in zip(seg, aid)]
 
 
@@ -55,10 +55,7 @@ def failed_markers(rows: pa.Table, reasons: list[str]) -> pa.Table:
     for name, col in (("segment_index", pa.array([-1] * n, pa.int32())),
                       ("n_segments", pa.array([0] * n, pa.int32())),
                       ("error", pa.array(reasons, pa.string()))):
-        if name in out.column_names:
-            out = out.set_column(out.column_names.index(name), name, col)
-        else:
-            out = out.append_column(name, col)
+        out = set_column(out, name, col)
     return out
 
 
