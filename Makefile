@@ -29,12 +29,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The browser test drives Debian's headless Chromium (root on CI; skipped once installed).
-.PHONY: chromium
-chromium:
-	test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+# Debian packages the tests use (one per line in debian-packages.txt: Chromium for the
+# browser tests, ...). Root on CI; a package already installed is skipped.
+DEBIAN_PACKAGES := $(shell grep -v '^\#' debian-packages.txt)
+.PHONY: system
+system:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
 
-test: chromium
+test: system
 
 clean:
 	rm -rf $(VENV) .medialake .pytest_cache
