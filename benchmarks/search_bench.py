@@ -1,14 +1,23 @@
 """Search benchmark: index build time, query latency and recall@10 on N synthetic segments.
 
-    python benchmarks/search_bench.py 100000 [--db DIR [--reuse]] [--queries 200] [--nprobes 8 16]
+    python benchmarks/search_bench.py 1000000 --db /tmp/scale-data/1m [--repeat 3] [--queries 200] [--nprobes 8 16]
 
 Builds a segments table of N rows with a 384-dim ``text_vector``, a 512-dim
 ``image_vector`` and a ``text`` column, in chunks (memory stays at a few hundred MB),
 indexes it the way an ingest run does (``medialake.store``), then over ``--queries``
-queries prints p50/p99 latency of vector, full-text and hybrid queries (what ``search()``
-does after embedding: both vector spaces + full text + phrase, RRF, moments, winners' text
-and thumbnails), recall@10 of the ANN index against exact search, and the
-latency of exact (flat) search on a few queries side by side.
+queries prints p50/p99 latency and CPU-ms per query (``time.process_time``, which other
+work on the machine hardly moves) of vector, full-text and hybrid queries (what
+``search()`` does after embedding: both vector spaces + full text + phrase, RRF, moments,
+winners' text and thumbnails), recall@10 of the ANN index against exact search, the CPU
+pressure during each run (Linux PSI), a hybrid query part by part, and the latency of exact
+(flat) search on a few queries side by side. The timed queries run ``--repeat`` times; the
+figures reported are the medians over the runs, with their spread.
+
+With ``--db DIR`` the table, its indexes and the exact top 10 of the queries are kept in
+DIR and reused by the next run with the same N (``--rebuild-index`` rebuilds the vector
+indexes only). The last line is
+``RESULT n=N vector_p50_ms=X vector_p99_ms=X hybrid_p50_ms=X hybrid_p99_ms=X hybrid_cpu_ms=X
+recall_at_10=X cpu_pressure=X`` (vector: the slower column; recall: the lowest run and column).
 
 The vectors are drawn around 2,000 cluster centres (embeddings of real media cluster by
 topic; uniform random vectors are the worst case for any ANN index), L2-normalised; the
@@ -31,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from medialake import store as st  # noqa: E402
 from medialake.search.config import SearchConfig  # noqa: E402
-from medialake.search.lists import fulltext_hits, vector_hits  # noqa: E402
+from medialake.search.lists import fulltext_hits, phrase_hits, vector_hits  # noqa: E402
 from medialake.search.query import find_moments  # noqa: E402
 from medialake.search.spaces import VectorQuery, space_of  # noqa: E402
 
@@ -119,7 +128,74 @@ def exact_topk(n: int, chunk: int, cents: dict, qv: dict, k: int = 10) -> dict:
             i_all = np.concatenate([best[col][1], ids], axis=1)
             top = np.argpartition(-s_all, k - 1, axis=1)[:, :k]
             best[col] = (np.take_along_axis(s_all, top, 1), np.take_along_axis(i_all, top, 1))
-    return {col: [set(f"s{i:09d}" for i in row) for row in ids] for col, (_, ids) in best.items()}
+    return {col: ids for col, (_, ids) in best.items()}
+
+
+def ground_truth(db: str, n: int, chunk: int, cents: dict, qv: dict) -> dict:
+    """The exact top 10 per query and column, cached beside the table (it is the same for
+    the same N, chunking and queries, and takes a minute to recompute at 1M rows)."""
+    path = os.path.join(db, f"_bench_truth_n{n}_c{chunk}_q{len(next(iter(qv.values())))}.npz")
+    if os.path.exists(path):
+        ids = dict(np.load(path))
+        how = "read from " + path
+    else:
+        t0 = time.perf_counter()
+        ids = exact_topk(n, chunk, cents, qv)
+        np.savez(path, **ids)
+        how = f"computed (numpy) in {time.perf_counter() - t0:.1f} s"
+    print(f"exact ground truth {how}")
+    return {col: [set(f"s{i:09d}" for i in row) for row in a] for col, a in ids.items()}
+
+
+class Pressure:
+    """CPU pressure (Linux PSI, /proc/pressure/cpu) over a stretch of time: the share of
+    wall time in which some runnable task waited for a core. Near 0: the timings are the
+    machine's own; 0.3 and up: other work took the cores."""
+
+    PATH = "/proc/pressure/cpu"
+
+    @classmethod
+    def total_us(cls) -> int | None:
+        try:
+            with open(cls.PATH) as f:
+                return int(f.readline().split("total=")[1])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def __enter__(self) -> "Pressure":
+        self.t0, self.p0 = time.perf_counter(), self.total_us()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        p1 = self.total_us()
+        wall = time.perf_counter() - self.t0
+        self.some = None if self.p0 is None or p1 is None else (p1 - self.p0) / 1e6 / max(wall, 1e-9)
+
+
+class Timed:
+    """Wall and CPU time (``time.process_time``: every thread of this process, LanceDB's
+    included) of each call timed through it."""
+
+    def __init__(self):
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __call__(self, fn, *a, **kw):
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = fn(*a, **kw)
+        self.wall.append(time.perf_counter() - t0)
+        self.cpu.append(time.process_time() - c0)
+        return out
+
+    def p(self, q: float) -> float:
+        return float(np.percentile(np.array(self.wall) * 1000, q))
+
+    @property
+    def cpu_ms(self) -> float:
+        return float(np.mean(self.cpu) * 1000)
+
+    def line(self) -> str:
+        return f"p50 {self.p(50):7.2f} ms  p99 {self.p(99):7.2f} ms  CPU {self.cpu_ms:6.2f} ms/query"
 
 
 def pct(xs: list[float]) -> str:
@@ -127,12 +203,183 @@ def pct(xs: list[float]) -> str:
     return f"p50 {np.percentile(a, 50):7.2f} ms  p99 {np.percentile(a, 99):7.2f} ms"
 
 
+def open_or_build(args, cents: dict):
+    """The table in --db if it already holds N rows (built once, reused by later runs),
+    else a new one, indexed the way an ingest run does (``medialake.store``)."""
+    import lancedb
+
+    conn = lancedb.connect(args.db)
+    table = None
+    if "segments" in conn.list_tables().tables:
+        table = conn.open_table("segments")
+        if table.count_rows() != args.n and not args.reuse:
+            print(f"{args.db} holds {table.count_rows()} rows, not {args.n}: building it again")
+            table = None
+    fresh = table is None
+    if fresh:
+        table = build(args.db, args.n, args.chunk, cents)
+    else:
+        print(f"reusing the table in {args.db}")
+    have = {tuple(i.columns) for i in table.list_indices()}
+    for col in DIMS:
+        if not fresh and not args.rebuild_index and (col,) in have:
+            continue
+        extra = {"num_partitions": args.num_partitions} if args.num_partitions else {}
+        params = {**st.index_params(args.n, DIMS[col], args.index_type), **extra}
+        t0 = time.perf_counter()
+        what = st.ensure_vector_index(table, col, min_rows=0, index_type=args.index_type,
+                                      rebuild_fraction=-1.0, **extra)
+        print(f"index {col} ({DIMS[col]}-dim): {what} {params} in {time.perf_counter() - t0:.1f} s")
+    if fresh or ("text",) not in have:
+        t0 = time.perf_counter()
+        st.ensure_fts_index(table, "text")
+        print(f"index text (full text, with positions) in {time.perf_counter() - t0:.1f} s")
+    print(f"rows: {table.count_rows()}, indexes: {[(i.columns, i.index_type) for i in table.list_indices()]}")
+    return table
+
+
+def warm(table, args, cents, qv, qt) -> None:
+    """Warm the index caches (a served database stays open between queries) so that the
+    figures are steady-state latency; the first, cold query is printed on its own."""
+    t0 = time.perf_counter()
+    for col in DIMS:
+        vector_hits(table, col, qv[col][0], 10, nprobes=args.nprobes[0])
+    fulltext_hits(table, qt[0], 10)
+    print(f"first (cold) queries, both vector columns + full text: {(time.perf_counter() - t0) * 1000:.0f} ms")
+    rng = np.random.default_rng(99)
+    for col in DIMS:  # other queries than the timed ones
+        for v in sample(rng, cents[col], 20):
+            vector_hits(table, col, v, 50, nprobes=max(args.nprobes), ef=args.ef, refine_factor=args.refine)
+    for t in qt[-20:]:
+        phrase_hits(table, t, 50)
+
+
+def config(args, nprobes: int) -> SearchConfig:
+    return SearchConfig(nprobes=nprobes, ef=args.ef, refine_factor=args.refine or None,
+                        fused_refine_factor=args.fused_refine or None, candidates=args.candidates)
+
+
+def one_run(table, args, nprobes: int, qv, qt, truth, agree_too: bool) -> dict:
+    """Every timed query once: each vector column alone, then hybrid. Returns the figures."""
+    kw = dict(nprobes=nprobes, ef=args.ef, refine_factor=args.refine)
+    out: dict = {"vector": {}, "recall": {}}
+    with Pressure() as pressure:
+        for col in DIMS:
+            timed, rec = Timed(), []
+            for i in range(args.queries):
+                hits = timed(vector_hits, table, col, qv[col][i], 10, **kw)
+                rec.append(len({h["segment_id"] for h in hits} & truth[col][i]) / 10)
+            out["vector"][col], out["recall"][col] = timed, float(np.mean(rec))
+        cfg = config(args, nprobes)
+        hy = Timed()
+        for i in range(args.queries):
+            vqs = [VectorQuery(space_of(col), col, qv[col][i], "text") for col in DIMS]
+            hy(find_moments, table, vqs, [qt[i]], None, cfg, 10)
+        out["hybrid"] = hy
+    out["pressure"] = pressure.some
+    if agree_too:
+        # the same fusion with every fused vector list re-ranked 3x on full vectors (and at
+        # least the default candidates): how much of the top 10 the cheaper settings change
+        ref = cfg.model_copy(update={"fused_refine_factor": max(args.refine, 3),
+                                     "candidates": max(cfg.candidates, SearchConfig().candidates)})
+        agree = []
+        for i in range(min(50, args.queries)):
+            vqs = [VectorQuery(space_of(col), col, qv[col][i], "text") for col in DIMS]
+            a = {m.best.segment_id for m in find_moments(table, vqs, [qt[i]], None, cfg, 10)[0]}
+            b = {m.best.segment_id for m in find_moments(table, vqs, [qt[i]], None, ref, 10)[0]}
+            agree.append(len(a & b) / max(len(b), 1))
+        out["agree"] = float(np.mean(agree))
+    return out
+
+
+def breakdown(table, args, nprobes: int, qv, qt, n: int = 100) -> None:
+    """Where a hybrid query's time goes: its parts one after another, as
+    ``find_moments`` does them (it runs the four lists side by side, so its wall time is
+    less than their sum; its CPU about the same)."""
+    from medialake.search.fusion import Ranked, rrf
+    from medialake.search.lists import fetch_rows
+    from medialake.search.moments import merge
+    from medialake.search.query import DETAIL_COLUMNS, RANK_COLUMNS
+
+    cfg = config(args, nprobes)
+    k = max(cfg.candidates, 40)
+    parts = {name: Timed() for name in [*(f"vector {c}" for c in DIMS), "fulltext", "phrase", "fuse (RRF)",
+                                         "rows of leaders", "merge"]}
+    for i in range(min(n, args.queries)):
+        lists = [Ranked(space_of(col), parts[f"vector {col}"](
+            vector_hits, table, col, qv[col][i], k, nprobes=nprobes, ef=args.ef,
+            refine_factor=cfg.fused_refine_factor, columns=RANK_COLUMNS)) for col in DIMS]
+        lists.append(Ranked("fulltext", parts["fulltext"](fulltext_hits, table, qt[i], k, columns=RANK_COLUMNS)))
+        lists.append(Ranked("phrase", parts["phrase"](phrase_hits, table, qt[i], k, columns=RANK_COLUMNS)))
+        top = parts["fuse (RRF)"](rrf, lists, cfg.rrf_k)[:30]
+        rows = parts["rows of leaders"](fetch_rows, table, [f.row for f in top], DETAIL_COLUMNS)
+        for f in top:
+            f.row.update(rows.get(f.segment_id, {}))
+        parts["merge"](merge, top, cfg.merge_gap_s, cfg.merge_min_ratio)
+    print(f"hybrid, part by part ({min(n, args.queries)} queries, one after another, k={k}):")
+    for name, t in parts.items():
+        print(f"  {name:18s}: {t.line()}")
+    print(f"  {'sum':18s}: CPU {sum(t.cpu_ms for t in parts.values()):6.2f} ms/query")
+
+
+def exact_ratio(table, args, qv) -> None:
+    col = "text_vector"
+    ex, ann = Timed(), Timed()
+    for i in range(args.exact_queries):
+        q = table.search(qv[col][i], vector_column_name=col).distance_type("cosine").bypass_vector_index()
+        ex(lambda: q.select(["segment_id"]).limit(10).to_list())
+    for i in range(args.exact_queries):
+        ann(vector_hits, table, col, qv[col][i], 10, nprobes=args.nprobes[-1], ef=args.ef, refine_factor=args.refine)
+    print(f"exact flat scan {col} ({args.exact_queries} queries): {ex.line()}; "
+          f"ANN is {ex.p(50) / ann.p(50):.0f}x faster at p50")
+
+
+def spread(xs: list[float]) -> str:
+    return f"{np.median(xs):.1f} ({min(xs):.1f}-{max(xs):.1f})"
+
+
+def report(runs: list[dict], args, nprobes: int) -> dict:
+    """Print each run and the median over runs (with the spread); return the medians."""
+    print(f"-- nprobes={nprobes} ef={args.ef} refine={args.refine} fused lists: refine={args.fused_refine}, "
+          f"candidates {args.candidates}; {len(runs)} run(s) of {args.queries} queries")
+    for r, run in enumerate(runs, 1):
+        psi = "n/a" if run["pressure"] is None else f"{run['pressure']:.2f}"
+        print(f" run {r} (CPU pressure, PSI some: {psi})")
+        for col in DIMS:
+            print(f"  vector {col:12s}: {run['vector'][col].line()}  recall@10 {run['recall'][col]:.3f}")
+        print(f"  hybrid (2 vector spaces + full text + phrase, side by side, RRF, moments, text and thumbnails "
+              f"of the winners): {run['hybrid'].line()}")
+    if "agree" in runs[0]:
+        print(f" hybrid top-10 moments shared with fused lists re-ranked 3x, candidates >= default: "
+              f"{runs[0]['agree']:.3f} (50 queries)")
+    med = {}
+    print(" median over runs (min-max):")
+    for col in DIMS:
+        p50 = [run["vector"][col].p(50) for run in runs]
+        p99 = [run["vector"][col].p(99) for run in runs]
+        cpu = [run["vector"][col].cpu_ms for run in runs]
+        print(f"  vector {col:12s}: p50 {spread(p50)} ms, p99 {spread(p99)} ms, CPU {spread(cpu)} ms/query")
+        med[col] = (np.median(p50), np.median(p99))
+    p50, p99 = [run["hybrid"].p(50) for run in runs], [run["hybrid"].p(99) for run in runs]
+    cpu = [run["hybrid"].cpu_ms for run in runs]
+    print(f"  hybrid             : p50 {spread(p50)} ms, p99 {spread(p99)} ms, CPU {spread(cpu)} ms/query")
+    psi = [run["pressure"] for run in runs if run["pressure"] is not None]
+    return {"vector_p50_ms": max(m[0] for m in med.values()), "vector_p99_ms": max(m[1] for m in med.values()),
+            "hybrid_p50_ms": float(np.median(p50)), "hybrid_p99_ms": float(np.median(p99)),
+            "hybrid_cpu_ms": float(np.median(cpu)),
+            "recall_at_10": min(min(run["recall"].values()) for run in runs),
+            "cpu_pressure": float(np.median(psi)) if psi else float("nan")}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("n", type=int, help="number of synthetic segments")
-    ap.add_argument("--db", default=None, help="database directory (default: a temp dir, removed at the end)")
-    ap.add_argument("--reuse", action="store_true", help="reuse the table and indexes already in --db")
+    ap.add_argument("--db", default=None, help="database directory, kept and reused by later runs with the same N "
+                    "(default: a temp dir, removed at the end)")
+    ap.add_argument("--reuse", action="store_true", help="reuse the table in --db whatever its row count")
+    ap.add_argument("--rebuild-index", action="store_true", help="rebuild the vector indexes of a reused table")
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs over the same queries; the median is reported")
     ap.add_argument("--chunk", type=int, default=50_000)
     ap.add_argument("--index-type", default="IVF_HNSW_SQ", choices=["IVF_HNSW_SQ", "IVF_PQ"])
     ap.add_argument("--num-partitions", type=int, default=None, help="override medialake.store.index_params")
@@ -145,105 +392,33 @@ def main(argv=None) -> int:
     ap.add_argument("--fused-refine", type=int, default=dflt.fused_refine_factor or 0,
                     help="refine factor of vector lists fused with others (hybrid); 0: none (distances then on the "
                          "index's own scale)")
+    ap.add_argument("--candidates", type=int, default=dflt.candidates, help="hits taken from each list before fusion")
     ap.add_argument("--exact-queries", type=int, default=10, help="flat-scan queries timed for the ratio")
     args = ap.parse_args(argv)
 
-    db = args.db or tempfile.mkdtemp(prefix="ml_bench_")
+    temp = args.db is None
+    args.db = args.db or tempfile.mkdtemp(prefix="ml_bench_")
     cents = {col: centres(dim, seed=i) for i, (col, dim) in enumerate(DIMS.items())}
     try:
-        if args.reuse:
-            import lancedb
-
-            table = lancedb.connect(db).open_table("segments")
-        else:
-            table = build(db, args.n, args.chunk, cents)
-            for col in DIMS:
-                extra = {"num_partitions": args.num_partitions} if args.num_partitions else {}
-                params = {**st.index_params(args.n, DIMS[col], args.index_type), **extra}
-                t0 = time.perf_counter()
-                what = st.ensure_vector_index(table, col, min_rows=0, index_type=args.index_type, **extra)
-                print(f"index {col} ({DIMS[col]}-dim): {what} {params} in {time.perf_counter() - t0:.1f} s")
-            t0 = time.perf_counter()
-            st.ensure_fts_index(table, "text")
-            print(f"index text (full text, with positions) in {time.perf_counter() - t0:.1f} s")
-        print(f"rows: {table.count_rows()}, indexes: {[i.index_type for i in table.list_indices()]}")
-
+        table = open_or_build(args, cents)
         qv, qt = queries(args.queries, cents)
-        t0 = time.perf_counter()
-        truth = exact_topk(args.n, args.chunk, cents, qv)
-        print(f"exact ground truth (numpy) in {time.perf_counter() - t0:.1f} s")
-
-        # warm the index caches (a served database stays open between queries) so the
-        # figures are steady-state latency; the first, cold query is printed on its own
-        t0 = time.perf_counter()
-        for col in DIMS:
-            vector_hits(table, col, qv[col][0], 10, nprobes=args.nprobes[0])
-        fulltext_hits(table, qt[0], 10)
-        print(f"first (cold) queries, both vector columns + full text: {(time.perf_counter() - t0) * 1000:.0f} ms")
-        rng = np.random.default_rng(99)
-        for col in DIMS:  # other queries than the timed ones
-            for v in sample(rng, cents[col], 20):
-                vector_hits(table, col, v, 50, nprobes=max(args.nprobes), ef=args.ef, refine_factor=args.refine)
-
-        ft_lat = []
-        ft_hits = []
-        for text in qt:
-            t0 = time.perf_counter()
-            ft_hits.append(fulltext_hits(table, text, 10))
-            ft_lat.append(time.perf_counter() - t0)
-        print(f"full-text   : {pct(ft_lat)}  (mean hits {np.mean([len(h) for h in ft_hits]):.1f})")
-
+        truth = ground_truth(args.db, args.n, args.chunk, cents, qv)
+        warm(table, args, cents, qv, qt)
+        ft = Timed()
+        hits = [ft(fulltext_hits, table, text, 10) for text in qt]
+        print(f"full-text   : {ft.line()}  (mean hits {np.mean([len(h) for h in hits]):.1f})")
+        result = {}
         for nprobes in args.nprobes:
-            kw = dict(nprobes=nprobes, ef=args.ef, refine_factor=args.refine)
-            lat = {col: [] for col in DIMS}
-            recall = {col: [] for col in DIMS}
-            for col in DIMS:
-                for i in range(args.queries):
-                    t0 = time.perf_counter()
-                    hits = vector_hits(table, col, qv[col][i], 10, **kw)
-                    lat[col].append(time.perf_counter() - t0)
-                    recall[col].append(len({h["segment_id"] for h in hits} & truth[col][i]) / 10)
-            cfg = SearchConfig(nprobes=nprobes, ef=args.ef, refine_factor=args.refine or None,
-                               fused_refine_factor=args.fused_refine or None)
-            # the same fusion with every fused vector list re-ranked on full vectors: how
-            # much of the top 10 the cheaper lists change
-            ref = cfg.model_copy(update={"fused_refine_factor": max(args.refine, 3)})
-            hy, agree = [], []
-            for i in range(args.queries):
-                vqs = [VectorQuery(space_of(col), col, qv[col][i], "text") for col in DIMS]
-                t0 = time.perf_counter()
-                moments, _ = find_moments(table, vqs, [qt[i]], None, cfg, 10)
-                hy.append(time.perf_counter() - t0)
-                if i < 50:
-                    exact, _ = find_moments(table, vqs, [qt[i]], None, ref, 10)
-                    a, b = {m.best.segment_id for m in moments}, {m.best.segment_id for m in exact}
-                    agree.append(len(a & b) / max(len(b), 1))
-            print(f"-- nprobes={nprobes} ef={args.ef} refine={args.refine} fused lists: refine={args.fused_refine}")
-            for col in DIMS:
-                print(f"vector {col:12s}: {pct(lat[col])}  recall@10 {np.mean(recall[col]):.3f}")
-            print(f"hybrid, as search() runs it after embedding (2 vector spaces + full text + phrase, "
-                  f"top {max(cfg.candidates, 40)} each, side by side, RRF, moments, text and thumbnails of the "
-                  f"winners): {pct(hy)}; top-10 moments shared with fused lists re-ranked at refine="
-                  f"{ref.fused_refine_factor}: {np.mean(agree):.3f} (50 queries)")
-
+            runs = [one_run(table, args, nprobes, qv, qt, truth, agree_too=r == 0) for r in range(args.repeat)]
+            result = report(runs, args, nprobes)
+            breakdown(table, args, nprobes, qv, qt)
         if args.exact_queries:
-            col = "text_vector"
-            ex = []
-            for i in range(args.exact_queries):
-                t0 = time.perf_counter()
-                q = table.search(qv[col][i], vector_column_name=col).distance_type("cosine").bypass_vector_index()
-                q.select(["segment_id"]).limit(10).to_list()
-                ex.append(time.perf_counter() - t0)
-            ann = []
-            for i in range(args.exact_queries):
-                t0 = time.perf_counter()
-                vector_hits(table, col, qv[col][i], 10, nprobes=args.nprobes[-1], ef=args.ef, refine_factor=args.refine)
-                ann.append(time.perf_counter() - t0)
-            print(f"exact flat scan {col} ({args.exact_queries} queries): {pct(ex)}; "
-                  f"ANN is {np.median(ex) / np.median(ann):.0f}x faster at p50")
+            exact_ratio(table, args, qv)
+        print("RESULT " + " ".join([f"n={args.n}"] + [f"{k}={v:.3f}" if k.startswith(("recall", "cpu_p")) else
+                                                       f"{k}={v:.1f}" for k, v in result.items()]))
     finally:
-        if args.db is None:
-            shutil.rmtree(db, ignore_errors=True)
+        if temp:
+            shutil.rmtree(args.db, ignore_errors=True)
     return 0
 
 

@@ -10,9 +10,10 @@ import re
 
 import numpy as np
 
-#: Columns every list returns: what fusion and moment merging need, nothing wide. Each hit
-#: also carries ``_rowid``, by which :func:`fetch_rows` reads the text and thumbnail of
-#: the few segments that win (a random-access take, not a filtered scan).
+#: Columns a list returns unless told otherwise: what a caller of one list needs, nothing
+#: wide. Each hit also carries ``_rowid``, by which :func:`fetch_rows` reads other columns
+#: of the few segments that win (a random-access take, not a filtered scan); hybrid search
+#: asks its lists for ``segment_id`` only and reads the rest that way.
 HIT_COLUMNS = ["segment_id", "asset_id", "media_type", "start_s", "end_s"]
 
 

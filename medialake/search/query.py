@@ -28,6 +28,11 @@ __all__ = ["search", "MEDIA_TYPES"]
 
 log = logging.getLogger(__name__)
 
+#: What each ranked list returns (with ``_rowid`` and its distance or score): fusion needs
+#: no more. DETAIL_COLUMNS are read afterwards, in one take, for the fused leaders only.
+RANK_COLUMNS = ["segment_id"]
+DETAIL_COLUMNS = ["asset_id", "media_type", "start_s", "end_s", "text", "language", "thumbnail"]
+
 
 def _text_calls(table, texts: list[str], k: int, where: str | None, cfg: SearchConfig, notes: list[str]) -> list:
     """(name, weight, call) for the full-text and phrase lists of each query text."""
@@ -40,7 +45,7 @@ def _text_calls(table, texts: list[str], k: int, where: str | None, cfg: SearchC
 
             def call(fn=fn, t=t, name=name):
                 try:
-                    return fn(table, t, k, where=where)
+                    return fn(table, t, k, where=where, columns=RANK_COLUMNS)
                 except Exception as e:  # no (positional) full-text index yet: the vectors still rank
                     notes.append(f"{name}: not searched ({str(e).splitlines()[0][:120]})")
                     return []
@@ -52,8 +57,8 @@ def _text_calls(table, texts: list[str], k: int, where: str | None, cfg: SearchC
 def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str | None, cfg: SearchConfig,
                  limit: int, notes: list[str] | None = None) -> tuple[list[Moment], dict[str, bytes | None]]:
     """Everything a search does after embedding the query: one ranked list per vector and
-    per text (run side by side), weighted RRF, the text of the leading segments, moments,
-    and the winners' thumbnails (``segment_id -> JPEG``). ``benchmarks/search_bench.py``
+    per text (run side by side, ids and scores only), weighted RRF, one take of the leading
+    segments' rows, moments, and the winners' thumbnails (``segment_id -> JPEG``). ``benchmarks/search_bench.py``
     times exactly this."""
     notes = notes if notes is not None else []
     k = max(cfg.candidates, 4 * limit)
@@ -62,7 +67,7 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     refine = cfg.refine_factor if len(vectors) + len(text_calls) <= 1 else cfg.fused_refine_factor
     calls = [(vq.name, cfg.weight(vq.space),
               lambda vq=vq: vector_hits(table, vq.column, vq.vector, k, where=where, nprobes=cfg.nprobes,
-                                        refine_factor=refine, ef=cfg.ef))
+                                        refine_factor=refine, ef=cfg.ef, columns=RANK_COLUMNS))
              for vq in vectors]
     calls += text_calls
     results = gather([c for _, _, c in calls])
@@ -70,15 +75,17 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     fused = rrf(lists, cfg.rrf_k)
     if not fused:
         return [], {}
-    moments = merge(fused[: 3 * limit], cfg.merge_gap_s, cfg.merge_min_ratio)[:limit]
-    # one take for the text of the moments' segments and the thumbnails among them
-    shown = [f for m in moments for f in m.segments]
-    details = fetch_rows(table, [f.row for f in shown], ["text", "language", "thumbnail"])
+    # the lists return ids and scores only; one take by row id then reads what moments
+    # need (times, text, thumbnail) for the leading hits, which are all moments draw on
+    top = fused[: 3 * limit]
+    details = fetch_rows(table, [f.row for f in top], DETAIL_COLUMNS)
     thumbs: dict[str, bytes | None] = {}
-    for f in shown:
+    for f in top:
         row = dict(details.get(f.segment_id, {}))
         thumbs[f.segment_id] = row.pop("thumbnail", None)
         f.row.update(row)
+    top = [f for f in top if f.row.get("asset_id") is not None]  # a row deleted since the lists ran
+    moments = merge(top, cfg.merge_gap_s, cfg.merge_min_ratio)[:limit]
     return moments, {m.best.segment_id: thumbs.get(m.best.segment_id) for m in moments}
 
 
