@@ -90,19 +90,25 @@ def chunk_table(start: int, n: int, cents: dict, probs: np.ndarray) -> pa.Table:
     return pa.table(cols)
 
 
-def build(db: str, n: int, chunk: int, cents: dict):
+def build(db: str, n: int, chunk: int, cents: dict, qv: dict | None = None):
+    """A new segments table of N generated rows in ``db`` (no index); with query vectors
+    ``qv``, their exact top 10 is kept on the way (saved beside the table)."""
     import lancedb
 
     conn = lancedb.connect(db)
     probs = word_probs()
-    table = None
+    table, best = None, TopK(qv) if qv is not None else None
     t0 = time.perf_counter()
     for start in range(0, n, chunk):
         t = chunk_table(start, min(chunk, n - start), cents, probs)
         if table is None:
             table = conn.create_table("segments", schema=t.schema, mode="overwrite")
         table.add(t)
-    print(f"generated {n} rows in {time.perf_counter() - t0:.1f} s")
+        if best is not None:
+            best.update(start, t)
+    print(f"generated {n} rows in {time.perf_counter() - t0:.1f} s", flush=True)
+    if best is not None:
+        np.savez(truth_path(db, n, chunk, qv), **best.ids())
     return table
 
 
@@ -114,36 +120,47 @@ def queries(nq: int, cents: dict) -> tuple[dict, list[str]]:
     return vecs, texts
 
 
-def exact_topk(n: int, chunk: int, cents: dict, qv: dict, k: int = 10) -> dict:
-    """Ground truth: regenerate the vectors chunk by chunk and keep the top k per query."""
-    probs = word_probs()
-    best = {col: (np.full((len(q), k), -np.inf, np.float32), np.zeros((len(q), k), np.int64)) for col, q in qv.items()}
-    for start in range(0, n, chunk):
-        t = chunk_table(start, min(chunk, n - start), cents, probs)
-        for col, q in qv.items():
+class TopK:
+    """The exact top k of each query vector over the rows seen so far (numpy, chunk by chunk)."""
+
+    def __init__(self, qv: dict, k: int = 10):
+        self.qv, self.k = qv, k
+        self.best = {col: (np.full((len(q), k), -np.inf, np.float32), np.zeros((len(q), k), np.int64))
+                     for col, q in qv.items()}
+
+    def update(self, start: int, t: pa.Table) -> None:
+        for col, q in self.qv.items():
             v = t.column(col).combine_chunks().flatten().to_numpy().reshape(-1, DIMS[col])
             sims = q @ v.T
             ids = np.broadcast_to(np.arange(start, start + len(v)), sims.shape)
-            s_all = np.concatenate([best[col][0], sims], axis=1)
-            i_all = np.concatenate([best[col][1], ids], axis=1)
-            top = np.argpartition(-s_all, k - 1, axis=1)[:, :k]
-            best[col] = (np.take_along_axis(s_all, top, 1), np.take_along_axis(i_all, top, 1))
-    return {col: ids for col, (_, ids) in best.items()}
+            s_all = np.concatenate([self.best[col][0], sims], axis=1)
+            i_all = np.concatenate([self.best[col][1], ids], axis=1)
+            top = np.argpartition(-s_all, self.k - 1, axis=1)[:, : self.k]
+            self.best[col] = (np.take_along_axis(s_all, top, 1), np.take_along_axis(i_all, top, 1))
+
+    def ids(self) -> dict:
+        return {col: ids for col, (_, ids) in self.best.items()}
+
+
+def truth_path(db: str, n: int, chunk: int, qv: dict) -> str:
+    return os.path.join(db, f"_bench_truth_n{n}_c{chunk}_q{len(next(iter(qv.values())))}.npz")
 
 
 def ground_truth(db: str, n: int, chunk: int, cents: dict, qv: dict) -> dict:
-    """The exact top 10 per query and column, cached beside the table (it is the same for
-    the same N, chunking and queries, and takes a minute to recompute at 1M rows)."""
-    path = os.path.join(db, f"_bench_truth_n{n}_c{chunk}_q{len(next(iter(qv.values())))}.npz")
+    """The exact top 10 per query and column: saved by :func:`build` beside the table, or
+    recomputed (regenerating the rows chunk by chunk) and saved."""
+    path = truth_path(db, n, chunk, qv)
     if os.path.exists(path):
         ids = dict(np.load(path))
-        how = "read from " + path
+        print(f"exact ground truth read from {path}")
     else:
         t0 = time.perf_counter()
-        ids = exact_topk(n, chunk, cents, qv)
+        probs, best = word_probs(), TopK(qv)
+        for start in range(0, n, chunk):
+            best.update(start, chunk_table(start, min(chunk, n - start), cents, probs))
+        ids = best.ids()
         np.savez(path, **ids)
-        how = f"computed (numpy) in {time.perf_counter() - t0:.1f} s"
-    print(f"exact ground truth {how}")
+        print(f"exact ground truth computed (numpy) in {time.perf_counter() - t0:.1f} s")
     return {col: [set(f"s{i:09d}" for i in row) for row in a] for col, a in ids.items()}
 
 
@@ -203,7 +220,7 @@ def pct(xs: list[float]) -> str:
     return f"p50 {np.percentile(a, 50):7.2f} ms  p99 {np.percentile(a, 99):7.2f} ms"
 
 
-def open_or_build(args, cents: dict):
+def open_or_build(args, cents: dict, qv: dict):
     """The table in --db if it already holds N rows (built once, reused by later runs),
     else a new one, indexed the way an ingest run does (``medialake.store``)."""
     import lancedb
@@ -217,7 +234,7 @@ def open_or_build(args, cents: dict):
             table = None
     fresh = table is None
     if fresh:
-        table = build(args.db, args.n, args.chunk, cents)
+        table = build(args.db, args.n, args.chunk, cents, qv)
     else:
         print(f"reusing the table in {args.db}")
     have = {tuple(i.columns) for i in table.list_indices()}
@@ -378,10 +395,13 @@ def main(argv=None) -> int:
                     "(default: a temp dir, removed at the end)")
     ap.add_argument("--reuse", action="store_true", help="reuse the table in --db whatever its row count")
     ap.add_argument("--rebuild-index", action="store_true", help="rebuild the vector indexes of a reused table")
+    ap.add_argument("--prepare", action="store_true", help="only generate the table (no index) and the exact top 10 "
+                    "into --db, then stop: nothing timed, so it can run at low priority outside the benchmark lock")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3, help="timed runs over the same queries; the median is reported")
     ap.add_argument("--chunk", type=int, default=50_000)
-    ap.add_argument("--index-type", default="IVF_HNSW_SQ", choices=["IVF_HNSW_SQ", "IVF_PQ"])
+    ap.add_argument("--index-type", default=None, choices=["IVF_HNSW_SQ", "IVF_PQ"],
+                    help="default: what medialake.store.index_params picks for N")
     ap.add_argument("--num-partitions", type=int, default=None, help="override medialake.store.index_params")
     dflt = SearchConfig()
     ap.add_argument("--nprobes", type=int, nargs="+", default=[dflt.nprobes],
@@ -400,8 +420,11 @@ def main(argv=None) -> int:
     args.db = args.db or tempfile.mkdtemp(prefix="ml_bench_")
     cents = {col: centres(dim, seed=i) for i, (col, dim) in enumerate(DIMS.items())}
     try:
-        table = open_or_build(args, cents)
         qv, qt = queries(args.queries, cents)
+        if args.prepare:
+            build(args.db, args.n, args.chunk, cents, qv)
+            return 0
+        table = open_or_build(args, cents, qv)
         truth = ground_truth(args.db, args.n, args.chunk, cents, qv)
         warm(table, args, cents, qv, qt)
         ft = Timed()

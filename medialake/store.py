@@ -187,21 +187,42 @@ def vector_columns(table) -> dict[str, int]:
     return out
 
 
-def index_params(n_rows: int, dim: int, index_type: str = "IVF_HNSW_SQ") -> dict:
-    """The ANN index parameters medialake uses for ``n_rows`` vectors of width ``dim``.
+#: Rows per IVF partition, whatever the table's size. A query probes a fixed number of
+#: partitions (``SearchConfig.nprobes``, 8), so a steady partition size keeps the share of
+#: each query's neighbourhood that it searches, and with it the recall, as the table grows
+#: (``benchmarks/search_bench.py``: recall@10 0.99 at 100k, 1M and 2M rows with nprobes 8),
+#: and keeps each partition's HNSW graph quick to build and to search.
+ROWS_PER_PARTITION = 8192
 
-    IVF_HNSW_SQ (the default): few, large IVF partitions each holding an HNSW graph over
-    8-bit scalar-quantised vectors; about one partition per 8,000 rows keeps each graph
-    small enough to build quickly on a few cores, and m=12 / ef_construction=64 build
-    4x faster than LanceDB's defaults (20 / 300) for the same recall once queries use
-    ``ef`` ~100 (measured by ``benchmarks/search_bench.py``). IVF_PQ: sqrt(n) partitions and dim/8
-    sub-vectors (search it with a refine factor to re-rank on the full vectors).
+#: IVF_HNSW_SQ holds one byte per dimension and row (8-bit codes) plus its level-0 graph
+#: (2*m neighbour ids of 4 bytes) in LanceDB's index cache, 6 GiB by default and shared by
+#: every index of a table. A column whose index would pass this gets IVF_PQ instead
+#: (dim/8 bytes a row), searched with a refine factor.
+SQ_MAX_BYTES = 2 << 30
+
+
+def index_type_for(n_rows: int, dim: int, m: int = 12) -> str:
+    """IVF_HNSW_SQ while its in-memory size fits :data:`SQ_MAX_BYTES`, IVF_PQ above."""
+    return "IVF_HNSW_SQ" if n_rows * (dim + 2 * m * 4) <= SQ_MAX_BYTES else "IVF_PQ"
+
+
+def index_params(n_rows: int, dim: int, index_type: str | None = None) -> dict:
+    """The ANN index parameters medialake uses for ``n_rows`` vectors of width ``dim``, in
+    one place: the index type (:func:`index_type_for` when not given), the partitions
+    (one per :data:`ROWS_PER_PARTITION` rows) and the type's own knobs.
+
+    IVF_HNSW_SQ: each partition holds an HNSW graph over 8-bit scalar-quantised vectors;
+    m=12 / ef_construction=64 build 4x faster than LanceDB's defaults (20 / 300) for the same
+    recall once queries use ``ef`` ~100. IVF_PQ: dim/8 sub-vectors of 8 bits (48 bytes a
+    row at 384 dims), to be searched with a refine factor that re-ranks on full vectors.
     """
+    index_type = index_type or index_type_for(n_rows, dim)
+    partitions = max(1, n_rows // ROWS_PER_PARTITION)
     if index_type == "IVF_HNSW_SQ":
-        return {"index_type": index_type, "num_partitions": max(1, n_rows // 8192), "m": 12, "ef_construction": 64}
+        return {"index_type": index_type, "num_partitions": partitions, "m": 12, "ef_construction": 64}
     if index_type == "IVF_PQ":
         sub = dim // 8 if dim % 8 == 0 else dim // 4 if dim % 4 == 0 else 1
-        return {"index_type": index_type, "num_partitions": max(1, int(n_rows ** 0.5)), "num_sub_vectors": sub}
+        return {"index_type": index_type, "num_partitions": partitions, "num_sub_vectors": sub}
     raise ValueError(f"unknown index type {index_type!r}; use IVF_HNSW_SQ or IVF_PQ")
 
 
@@ -212,7 +233,7 @@ def _index_on(table, column: str):
     return None
 
 
-def ensure_vector_index(table, column: str, *, min_rows: int = ANN_MIN_ROWS, index_type: str = "IVF_HNSW_SQ",
+def ensure_vector_index(table, column: str, *, min_rows: int = ANN_MIN_ROWS, index_type: str | None = None,
                         rebuild_fraction: float = 0.5, **params) -> str:
     """Build or refresh the ANN index on ``column``; returns what it did.
 
@@ -260,7 +281,7 @@ def optimize(table, keep_versions_for_s: float = 7 * 24 * 3600) -> None:
     table.optimize(cleanup_older_than=timedelta(seconds=keep_versions_for_s))
 
 
-def maintain(store: "Store", *, min_rows: int = ANN_MIN_ROWS, index_type: str = "IVF_HNSW_SQ") -> dict[str, str]:
+def maintain(store: "Store", *, min_rows: int = ANN_MIN_ROWS, index_type: str | None = None) -> dict[str, str]:
     """After an ingest run: index every vector column and the combined text, then optimize.
 
     Returns ``{column: "exact" | "built" | "current" | "empty"}`` for the segments table.

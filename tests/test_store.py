@@ -92,9 +92,25 @@ def test_index_params_scale_with_rows():
     p = st.index_params(1_000_000, 384)
     assert p["index_type"] == "IVF_HNSW_SQ" and p["num_partitions"] == 122
     q = st.index_params(1_000_000, 512, "IVF_PQ")
-    assert q["num_partitions"] == 1000 and q["num_sub_vectors"] == 64
+    assert q["num_partitions"] == 122 and q["num_sub_vectors"] == 64
     with pytest.raises(ValueError, match="unknown index type"):
         st.index_params(10, 8, "HNSW")
+
+
+@pytest.mark.parametrize("dim", [384, 512, 768])
+def test_index_params_keep_the_partition_size_and_switch_to_pq_past_the_memory_budget(dim):
+    sizes = [100_000, 1_000_000, 3_000_000, 10_000_000, 100_000_000, 360_000_000]
+    for n in sizes:
+        p = st.index_params(n, dim)
+        # the query side probes a fixed number of partitions: their size must not drift
+        assert st.ROWS_PER_PARTITION <= n / p["num_partitions"] < 2 * st.ROWS_PER_PARTITION
+        sq_bytes = n * (dim + 2 * 12 * 4)
+        assert p["index_type"] == ("IVF_HNSW_SQ" if sq_bytes <= st.SQ_MAX_BYTES else "IVF_PQ")
+        if p["index_type"] == "IVF_PQ":
+            assert dim % p["num_sub_vectors"] == 0 and n * p["num_sub_vectors"] < sq_bytes / 8
+    assert st.index_params(1_000_000, dim)["index_type"] == "IVF_HNSW_SQ"
+    assert st.index_params(10_000_000, dim)["index_type"] == "IVF_PQ"
+    assert st.index_params(10_000_000, dim, "IVF_HNSW_SQ")["index_type"] == "IVF_HNSW_SQ"  # asked for, kept
 
 
 # The tables as medialake schema version 1 wrote them, spelled out: ``assets`` called the
