@@ -27,15 +27,20 @@ from medialake import arrow
 from medialake.errors import ModelError
 from medialake.models.registry import cached, check_device, pick_device, resolve, torch_dtype
 from medialake.models.stage import ModelStage
+from medialake.schema import WORDS
 from medialake.settings import Frozen
 
 
 @dataclass
 class Transcript:
+    """What was said: the text, the language detected, timed segments ``(start, end, text)``
+    and, where the backend gives them, timed words ``{"word", "start", "end", "probability"}``
+    (seconds from the start of the audio passed in)."""
+
     text: str
     language: str | None
     segments: list[tuple[float, float, str]] = field(default_factory=list)
-    words: list[tuple[float, float, str]] = field(default_factory=list)
+    words: list[dict] = field(default_factory=list)
 
 
 def backend_of(model: str) -> str:
@@ -83,18 +88,27 @@ class SpeechRecognizer:
         return cached(key, lambda: klass(model, device, **kw))
 
     def transcribe(self, pcm: np.ndarray, sample_rate: int = 16000) -> Transcript:
+        """Transcribe ``pcm`` in its own language (never translated).
+
+        Decoding is greedy/beam search at temperature 0 only, without the previous text as
+        a prompt: the sampling fallback at higher temperatures made the same audio give
+        different words from run to run, so the same input now always gives the same output.
+        """
         if sample_rate != 16000:
             raise ValueError("faster-whisper expects 16 kHz audio; decode.sample_rate must be 16000")
         segments, info = self.model.transcribe(
-            pcm, beam_size=self.beam_size, condition_on_previous_text=False, vad_filter=self.vad_filter,
-            word_timestamps=self.word_timestamps, language=self.language,
+            pcm, beam_size=self.beam_size, temperature=0.0, condition_on_previous_text=False,
+            vad_filter=self.vad_filter, word_timestamps=self.word_timestamps, language=self.language,
+            task="transcribe",
         )
         segs, words = [], []
         for s in segments:
             if not s.text.strip():
                 continue
             segs.append((float(s.start), float(s.end), s.text.strip()))
-            words.extend((float(w.start), float(w.end), w.word.strip()) for w in (s.words or []))
+            words.extend({"word": w.word.strip(), "start": round(float(w.start), 3), "end": round(float(w.end), 3),
+                          "probability": round(float(w.probability), 4)}
+                         for w in (s.words or []) if w.word.strip())
         text = " ".join(t for _, _, t in segs)
         return Transcript(text=text, language=info.language if segs else None, segments=segs, words=words)
 
@@ -189,7 +203,7 @@ class AsrOptions(Frozen):
     cpu_threads: int = Field(0, ge=0, description="CTranslate2 threads per actor (0: its default)")
     beam_size: int = Field(1, ge=1)
     vad_filter: bool = Field(False, description="skip non-speech inside a segment with the Silero VAD")
-    word_timestamps: bool = False
+    word_timestamps: bool = Field(True, description="time every word (the `words` column; tight search moments)")
     language: str | None = Field(None, description="force a language code; null: detected per segment")
     silence_db: float = Field(-50.0, description="segments quieter than this (RMS, dBFS) are not transcribed")
     max_new_tokens: int = Field(128, ge=1, description="transformers backend: tokens per 30 s piece")
@@ -197,11 +211,12 @@ class AsrOptions(Frozen):
 
 
 class AsrStage(ModelStage):
-    """``audio`` (float32 PCM bytes) -> ``transcript``, ``language``."""
+    """``audio`` (float32 PCM bytes) at ``start_s`` -> ``transcript``, ``language`` (detected
+    per segment) and ``words`` (each word's times on the asset's timeline, and confidence)."""
 
     role = "asr"
-    reads = ("audio",)
-    writes = ("transcript", "language")
+    reads = ("audio", "start_s")
+    writes = ("transcript", "language", "words")
     Options = AsrOptions
     gpu_share = 0.25
 
@@ -216,14 +231,21 @@ class AsrStage(ModelStage):
     def __call__(self, batch: pa.Table) -> pa.Table:
         texts: list[str | None] = []
         langs: list[str | None] = []
-        for audio in arrow.values(batch, self.reads[0]):
+        words: list[list[dict] | None] = []
+        starts = arrow.values(batch, "start_s")
+        for audio, start in zip(arrow.values(batch, "audio"), starts):
             pcm = arrow.pcm(audio)
             if is_silent(pcm, self.options.silence_db):
                 texts.append(None)
                 langs.append(None)
+                words.append(None)
                 continue
             t = self.asr.transcribe(pcm)
+            off = float(start or 0.0)
             texts.append(t.text or None)
             langs.append(t.language)
+            words.append([{**w, "start": round(off + w["start"], 3), "end": round(off + w["end"], 3)}
+                          for w in t.words] or None)
         batch = arrow.set_column(batch, "transcript", pa.array(texts, type=pa.string()))
+        batch = arrow.set_column(batch, "words", pa.array(words, type=WORDS))
         return arrow.set_column(batch, "language", pa.array(langs, type=pa.string()))
