@@ -1,7 +1,8 @@
 """Word error rate and CPU of the offline speech recognizers on real speech, per candidate.
 
 Each candidate is the raw faster-whisper model (int8, one CTranslate2 thread, as one
-pipeline actor runs it) called on every clip of the real speech sets of
+pipeline actor runs it; temperature fallback seeded, as ``SpeechRecognizer`` runs it,
+unless the name says t0) called on every clip of the real speech sets of
 ``benchmarks/_speech.py`` (Czech and Dutch voice acting, English spoken words). Printed per
 candidate and language: WER, and CPU-seconds of this process per second of audio.
 
@@ -34,10 +35,15 @@ CANDIDATES = {
     "base b1 vad words": ("whisper-base", {"beam_size": 1, "vad_filter": True, "word_timestamps": True}, False,
                           ("en", "cs", "nl")),
     "base batched": ("whisper-base", {"beam_size": 1, "batch_size": 8}, True, ("en", "cs", "nl")),
+    "base b1 vad t0": ("whisper-base", {"beam_size": 1, "vad_filter": True, "temperature": 0.0}, False,
+                       ("en", "cs", "nl")),
+    "base b1 vad en/cs/nl": ("whisper-base", {"beam_size": 1, "vad_filter": True, "languages": ("en", "cs", "nl")},
+                             False, ("en", "cs", "nl")),
 }
 
 
 def run(name: str, sets: dict[str, list], pcm: dict[str, object]) -> dict[str, tuple[float, float]]:
+    import ctranslate2
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     from medialake.models.registry import resolve
@@ -53,7 +59,13 @@ def run(name: str, sets: dict[str, list], pcm: dict[str, object]) -> dict[str, t
         for c in clips:
             x = pcm[c.path]
             t0 = time.process_time()
-            segs, _info = runner.transcribe(x, temperature=0.0, condition_on_previous_text=False, **opts)
+            kw = dict(opts)
+            allowed = kw.pop("languages", None)
+            if allowed:  # detection restricted to the archive's languages, as asr.options.languages does
+                probs = model.detect_language(x, vad_filter=kw.get("vad_filter", False))[2]
+                kw["language"] = max((p, code) for code, p in probs if code in allowed)[1]
+            ctranslate2.set_random_seed(0)
+            segs, _info = runner.transcribe(x, condition_on_previous_text=False, **kw)
             hyp = " ".join(s.text.strip() for s in segs)
             cpu += time.process_time() - t0
             audio_s += len(x) / 16000

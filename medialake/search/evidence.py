@@ -99,6 +99,7 @@ def score(segments: list[Fused], text: str | None, terms: set[str], phrase_ok: b
                 continue
             space, sim = value
             best = max(best, sim)
-            if space != "text" and sim >= min_similarity.get(space, 0.0):
+            floor = min_similarity.get(space, 0.0)
+            if space != "text" and (floor <= 0 or sim >= floor):
                 vouched = True
     return round(best, 4), vouched
