@@ -53,6 +53,8 @@ class SearchConfig(Frozen):
         "min_score says (0: every such hit counts; these spaces are not calibrated)")
     word_pad_s: float = Field(0.5, ge=0, le=1, description="a text hit's moment ends this long after its last "
                               "matching word (it starts at the first)")
+    word_gap_s: float = Field(3.0, ge=0, description="text hits narrowed to their words merge when the words are "
+                              "this close (a phrase said across two windows)")
     mark: tuple[str, str] = Field(("**", "**"), description="put around query words in the matching text")
 
     @field_validator("weights")

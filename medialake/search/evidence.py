@@ -23,6 +23,8 @@ from medialake.search.lists import words as tokens
 
 #: How much a moment whose text holds every content word of the query (not as a phrase) scores.
 ALL_TERMS = 0.9
+#: What a moment holding one of a query's two content words scores (it passes the default cut-off).
+TERM_SHARE_EXAMPLE = ALL_TERMS / 2
 
 
 def similarity_key(list_name: str) -> str:

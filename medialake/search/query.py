@@ -82,7 +82,7 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     for f in candidates:
         f.row.update(details.get(f.segment_id, {}))
         evidence.tighten(f, query, terms, stem, cfg.word_pad_s)
-    moments = merge(candidates, cfg.merge_gap_s, cfg.merge_min_ratio)
+    moments = merge(candidates, cfg.merge_gap_s, cfg.merge_min_ratio, cfg.word_gap_s)
     moments = _gate(moments, terms, cfg)[:limit]
     heads = [m.best for m in moments]
     thumbs = {sid: r.get("thumbnail") for sid, r in fetch_rows(table, [f.row for f in heads], ["thumbnail"]).items()}
