@@ -179,8 +179,8 @@ class OcrOptions(Frozen):
     threads: int = Field(1, ge=0, description="onnxruntime threads per actor (0: all cores)")
     det_side: int = Field(DET_SIDE, ge=1, le=4096, description="shorter side the text detector scales a picture to")
     text_filter: bool = Field(True, description="drop lines that do not read as words (medialake/models/ocr_filter.py)")
-    min_word_share: float = Field(0.5, ge=0, le=1, description="share of a line's letters that must be dictionary words")
-    vocabulary: int = Field(30000, ge=100, description="how many of the most frequent English words count as words")
+    min_word_share: float = Field(0.6, ge=0, le=1, description="share of a line's letters that must be dictionary words")
+    vocabulary: int = Field(100000, ge=100, description="how many of the most frequent English words count as words")
 
 
 class OcrStage(ModelStage):

@@ -2,9 +2,10 @@
 
 On photos without text PP-OCR still "reads" bark, fur and foliage: ``LIS FIE AS S``,
 ``a rl s berg``, at confidences up to 0.9. A line is kept when it is read with at least
-``min_confidence`` and its letters make words: at least one word of three or more letters
+``min_confidence`` and its letters make words: at least one word of four or more letters
 among the ``vocabulary`` most frequent English words (wordninja's list, which OCR already
-uses to split words), and such words make up at least ``min_word_share`` of the letters of
+uses to split words), or of three letters among the ``short_vocabulary`` most frequent,
+and such words make up at least ``min_word_share`` (0.6) of the letters of
 the line. Numbers with two or more digits (``EXIT 12``, ``9:00``) count as words. Lines
 shorter than ``min_chars`` letters and digits are dropped.
 
@@ -45,8 +46,9 @@ def vocabulary(size: int) -> frozenset[str]:
 class TextFilter:
     min_confidence: float = 0.6
     min_chars: int = 3
-    min_word_share: float = 0.5
-    vocabulary: int = 30000
+    min_word_share: float = 0.6
+    vocabulary: int = 100000
+    short_vocabulary: int = 3000
 
     def is_text(self, text: str, confidence: float) -> bool:
         """Whether an OCR line reads as text (see the module docstring)."""
@@ -56,6 +58,7 @@ class TextFilter:
         chars = sum(len(t) for t in tokens)
         if chars < self.min_chars:
             return False
-        vocab = vocabulary(self.vocabulary)
-        good = sum(len(t) for t in tokens if (t.isdigit() and len(t) >= 2) or (len(t) >= 3 and t.lower() in vocab))
+        vocab, short = vocabulary(self.vocabulary), vocabulary(self.short_vocabulary)
+        good = sum(len(t) for t in tokens if (t.isdigit() and len(t) >= 2)
+                   or (len(t) >= 4 and t.lower() in vocab) or (len(t) == 3 and t.lower() in short))
         return good > 0 and good >= self.min_word_share * chars
