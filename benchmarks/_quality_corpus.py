@@ -24,8 +24,8 @@ import _speech
 SR = 16000
 PAUSE_S = 4.0
 #: skimage.data photos without text (made by people, not rendered or microscope images of text)
-PHOTOS = ("chelsea", "coffee", "camera", "rocket", "moon", "hubble_deep_field", "immunohistochemistry",
-          "motorcycle_left", "retina", "cell")
+PHOTOS = ("chelsea", "coffee", "camera", "rocket", "moon", "hubble_deep_field", "immunohistochemistry", "coins",
+          "astronaut", "gravel")
 SLIDES = ("Quarterly budget review", "Fresh bread every Tuesday", "Harbour ferry timetable",
           "Museum opening hours", "Emergency exit on the left", "Annual garden festival")
 #: Queries about nothing in the corpus.
