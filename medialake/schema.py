@@ -32,6 +32,11 @@ _UTC = pa.timestamp("us", tz="UTC")
 LOCATION = pa.struct([("uri", pa.string()), ("size", pa.int64()), ("mtime", _UTC), ("etag", pa.string())])
 
 
+#: Timed words of a segment (``segments.words``).
+WORDS = pa.list_(pa.struct([("word", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
+                            ("probability", pa.float32())]))
+
+
 def vector_type(dim: int) -> pa.DataType:
     return pa.list_(pa.float32(), dim)
 
@@ -64,6 +69,8 @@ ASSETS = pa.schema(
         # JSON {role: "model@version"} of the models that produced the segments
         pa.field("model_versions", pa.string()),
         pa.field("run_id", pa.string()),
+        # the language spoken longest in the asset's segments (null: no speech recognised)
+        pa.field("language", pa.string()),
     ],
     metadata=_metadata("assets"),
 )
@@ -84,7 +91,9 @@ def segments_schema(text_dim: int = TEXT_DIM) -> pa.Schema:
             pa.field("end_s", pa.float64(), nullable=False),
             pa.field("thumbnail", pa.binary()),
             pa.field("transcript", pa.string()),
-            pa.field("language", pa.string()),
+            pa.field("language", pa.string()),  # detected per segment by the asr role
+            # the transcript's words: seconds on the asset's timeline, recognizer confidence 0-1
+            pa.field("words", WORDS),
             pa.field("ocr_text", pa.string()),
             pa.field("caption", pa.string()),
             pa.field("text", pa.string()),

@@ -60,7 +60,7 @@ def _search(args: argparse.Namespace) -> int:
     moments = search(args.query, args.db, type=args.type, limit=args.limit, image=args.image, audio=args.audio,
                      path_prefix=args.path_prefix, since=args.since, until=args.until,
                      min_duration=args.min_duration, max_duration=args.max_duration, language=args.language,
-                     explain=args.explain, config=load_search_config(args.search_config) if args.search_config else None)
+                     min_score=args.min_score, explain=args.explain, config=load_search_config(args.search_config) if args.search_config else None)
     for m in moments:
         m.pop("thumbnail", None)  # JPEG bytes: the Python API returns them
     if args.json:
@@ -108,6 +108,9 @@ def add_search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--min-duration", type=float, default=None, metavar="S", help="only assets at least S seconds long")
     s.add_argument("--max-duration", type=float, default=None, metavar="S", help="only assets at most S seconds long")
     s.add_argument("--language", default=None, metavar="CODE", help="only segments spoken in this language (en, de, ...)")
+    s.add_argument("--min-score", type=float, default=None, metavar="X",
+                   help="drop moments whose score (absolute evidence, 0-1; README: Search) is below X "
+                        "(default 0.35; 0 shows the nearest hits even when nothing matches)")
     s.add_argument("--explain", action="store_true", help="show which spaces and which words matched")
     s.add_argument("--search-config", default=None, metavar="FILE.yaml",
                    help="search config: models per space, fusion weights (medialake/search/config.py)")

@@ -160,6 +160,9 @@ def _add_page(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=web_dir()), name="static")
 
 
+MIN_SCORE = "drop moments scoring below this (absolute evidence 0-1; default 0.35, 0 keeps the nearest hits)"
+
+
 def _add_search_routes(app: FastAPI, db: str, max_upload_bytes: int) -> None:
     """``GET /api/search`` (words) and ``POST /api/search`` (an uploaded image or sound)."""
 
@@ -174,10 +177,11 @@ def _add_search_routes(app: FastAPI, db: str, max_upload_bytes: int) -> None:
         min_duration: Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="seconds")] = None,
         max_duration: Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="seconds")] = None,
         language: Annotated[str | None, Query(max_length=16)] = None,
+        min_score: Annotated[float | None, Query(ge=0, le=1, description=MIN_SCORE)] = None,
     ) -> list[dict[str, Any]]:
         """The best moments for ``q``: the same list as ``medialake search --json``."""
         f = api_filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language)
-        return run_search(db, q, f, limit)
+        return run_search(db, q, f, limit, min_score=min_score)
 
     @app.post("/api/search", summary="Search by an image or audio file", tags=["search"],
               max_body_size=max_upload_bytes + (64 << 10))
@@ -193,13 +197,14 @@ def _add_search_routes(app: FastAPI, db: str, max_upload_bytes: int) -> None:
         min_duration: Annotated[float | None, Form(ge=0, allow_inf_nan=False)] = None,
         max_duration: Annotated[float | None, Form(ge=0, allow_inf_nan=False)] = None,
         language: Annotated[str | None, Form(max_length=16)] = None,
+        min_score: Annotated[float | None, Form(ge=0, le=1, description=MIN_SCORE)] = None,
     ) -> list[dict[str, Any]]:
         """Moments like the uploaded image (or sound). 413 if it is too large, 415 if it is
         neither an image nor audio, 422 if this database cannot be searched by that kind."""
         with tempfile.TemporaryDirectory(prefix="medialake-query-") as tmp:
             path, found = _save_upload(file, kind, tmp, max_upload_bytes)
             f = api_filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language)
-            return run_search(db, q or None, f, limit, {found: path})
+            return run_search(db, q or None, f, limit, {found: path}, min_score)
 
 
 def _save_upload(file: UploadFile, kind: str | None, tmp: str, max_upload_bytes: int) -> tuple[str, str]:

@@ -28,13 +28,14 @@ def api_filters(type: str | None = None, path_prefix: str | None = None, date_fr
 
 
 def run_search(db: str, q: str | None, filters: Filters, limit: int,
-               query_files: dict[str, str] | None = None) -> list[dict]:
+               query_files: dict[str, str] | None = None, min_score: float | None = None) -> list[dict]:
     """Moments for the request, exactly as :func:`medialake.search.query.search` returns them,
     without the thumbnails' JPEG bytes. ``query_files``: ``{"image": path}`` or ``{"audio": path}``."""
     from medialake.search.query import search
 
     files = query_files or {}
-    moments = search(q, db, image=files.get("image"), audio=files.get("audio"), filters=filters, limit=limit)
+    moments = search(q, db, image=files.get("image"), audio=files.get("audio"), filters=filters, limit=limit,
+                     min_score=min_score)
     for m in moments:  # JPEG bytes stay out of JSON, as in the CLI's --json; the page asks /thumbnail
         m.pop("thumbnail", None)
     return moments

@@ -27,15 +27,20 @@ from medialake import arrow
 from medialake.errors import ModelError
 from medialake.models.registry import cached, check_device, pick_device, resolve, torch_dtype
 from medialake.models.stage import ModelStage
+from medialake.schema import WORDS
 from medialake.settings import Frozen
 
 
 @dataclass
 class Transcript:
+    """What was said: the text, the language detected, timed segments ``(start, end, text)``
+    and, where the backend gives them, timed words ``{"word", "start", "end", "probability"}``
+    (seconds from the start of the audio passed in)."""
+
     text: str
     language: str | None
     segments: list[tuple[float, float, str]] = field(default_factory=list)
-    words: list[tuple[float, float, str]] = field(default_factory=list)
+    words: list[dict] = field(default_factory=list)
 
 
 def backend_of(model: str) -> str:
@@ -57,7 +62,8 @@ class SpeechRecognizer:
 
     def __init__(self, model: str = "whisper-base", device: str = "auto", compute_type: str = "int8",
                  cpu_threads: int = 0, beam_size: int = 1, vad_filter: bool = False,
-                 word_timestamps: bool = False, language: str | None = None):
+                 word_timestamps: bool = False, language: str | None = None,
+                 languages: tuple[str, ...] | None = None, seed: int = 0):
         from faster_whisper import WhisperModel
 
         self.device = check_device(device)
@@ -67,6 +73,16 @@ class SpeechRecognizer:
         self.vad_filter = vad_filter
         self.word_timestamps = word_timestamps
         self.language = language
+        self.languages = tuple(languages) if languages else None
+        self.seed = seed
+
+    def _language(self, pcm: np.ndarray) -> str | None:
+        """The forced language, or the likeliest of ``languages`` (None: Whisper decides)."""
+        if self.language or not self.languages or not self.model.model.is_multilingual:
+            return self.language
+        _, _, probs = self.model.detect_language(pcm, vad_filter=self.vad_filter)
+        allowed = [(p, code) for code, p in probs if code in self.languages]
+        return max(allowed)[1] if allowed else None
 
     @classmethod
     def shared(cls, model: str = "whisper-base", device: str = "auto", backend: str = "auto", **kw):
@@ -83,18 +99,31 @@ class SpeechRecognizer:
         return cached(key, lambda: klass(model, device, **kw))
 
     def transcribe(self, pcm: np.ndarray, sample_rate: int = 16000) -> Transcript:
+        """Transcribe ``pcm`` in its own language (never translated).
+
+        Whisper decodes at temperature 0 and falls back to sampling at higher temperatures
+        when the text loops or is improbable; the sampler is seeded with ``seed`` before
+        every call, so the same audio always gives the same words (unseeded, 6 of 46
+        segments changed between runs). The previous text is never used as a prompt.
+        """
+        import ctranslate2
+
         if sample_rate != 16000:
             raise ValueError("faster-whisper expects 16 kHz audio; decode.sample_rate must be 16000")
+        ctranslate2.set_random_seed(self.seed)
         segments, info = self.model.transcribe(
-            pcm, beam_size=self.beam_size, condition_on_previous_text=False, vad_filter=self.vad_filter,
-            word_timestamps=self.word_timestamps, language=self.language,
+            pcm, beam_size=self.beam_size, condition_on_previous_text=False,
+            vad_filter=self.vad_filter, word_timestamps=self.word_timestamps, language=self._language(pcm),
+            task="transcribe",
         )
         segs, words = [], []
         for s in segments:
             if not s.text.strip():
                 continue
             segs.append((float(s.start), float(s.end), s.text.strip()))
-            words.extend((float(w.start), float(w.end), w.word.strip()) for w in (s.words or []))
+            words.extend({"word": w.word.strip(), "start": round(float(w.start), 3), "end": round(float(w.end), 3),
+                          "probability": round(float(w.probability), 4)}
+                         for w in (s.words or []) if w.word.strip())
         text = " ".join(t for _, _, t in segs)
         return Transcript(text=text, language=info.language if segs else None, segments=segs, words=words)
 
@@ -189,19 +218,22 @@ class AsrOptions(Frozen):
     cpu_threads: int = Field(0, ge=0, description="CTranslate2 threads per actor (0: its default)")
     beam_size: int = Field(1, ge=1)
     vad_filter: bool = Field(False, description="skip non-speech inside a segment with the Silero VAD")
-    word_timestamps: bool = False
+    word_timestamps: bool = Field(True, description="time every word (the `words` column; tight search moments)")
     language: str | None = Field(None, description="force a language code; null: detected per segment")
+    languages: list[str] | None = Field(None, description="languages the archive holds (e.g. [en, cs, nl]): detection "
+                                        "per segment picks among them; null: any of Whisper's 99")
     silence_db: float = Field(-50.0, description="segments quieter than this (RMS, dBFS) are not transcribed")
     max_new_tokens: int = Field(128, ge=1, description="transformers backend: tokens per 30 s piece")
     dtype: str = Field("auto", description="transformers backend: float32, bfloat16 or float16")
 
 
 class AsrStage(ModelStage):
-    """``audio`` (float32 PCM bytes) -> ``transcript``, ``language``."""
+    """``audio`` (float32 PCM bytes) at ``start_s`` -> ``transcript``, ``language`` (detected
+    per segment) and ``words`` (each word's times on the asset's timeline, and confidence)."""
 
     role = "asr"
-    reads = ("audio",)
-    writes = ("transcript", "language")
+    reads = ("audio", "start_s")
+    writes = ("transcript", "language", "words")
     Options = AsrOptions
     gpu_share = 0.25
 
@@ -211,19 +243,27 @@ class AsrStage(ModelStage):
         self.asr = SpeechRecognizer.shared(
             model, self.device, o.backend, compute_type=o.compute_type, cpu_threads=o.cpu_threads,
             beam_size=o.beam_size, vad_filter=o.vad_filter, word_timestamps=o.word_timestamps,
-            language=o.language, max_new_tokens=o.max_new_tokens, dtype=o.dtype)
+            language=o.language, languages=tuple(o.languages) if o.languages else None,
+            max_new_tokens=o.max_new_tokens, dtype=o.dtype)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         texts: list[str | None] = []
         langs: list[str | None] = []
-        for audio in arrow.values(batch, self.reads[0]):
+        words: list[list[dict] | None] = []
+        starts = arrow.values(batch, "start_s")
+        for audio, start in zip(arrow.values(batch, "audio"), starts):
             pcm = arrow.pcm(audio)
             if is_silent(pcm, self.options.silence_db):
                 texts.append(None)
                 langs.append(None)
+                words.append(None)
                 continue
             t = self.asr.transcribe(pcm)
+            off = float(start or 0.0)
             texts.append(t.text or None)
             langs.append(t.language)
+            words.append([{**w, "start": round(off + w["start"], 3), "end": round(off + w["end"], 3)}
+                          for w in t.words] or None)
         batch = arrow.set_column(batch, "transcript", pa.array(texts, type=pa.string()))
+        batch = arrow.set_column(batch, "words", pa.array(words, type=WORDS))
         return arrow.set_column(batch, "language", pa.array(langs, type=pa.string()))

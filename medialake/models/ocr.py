@@ -5,7 +5,9 @@ the words with their own boxes). PP-OCRv4's recogniser often drops the spaces be
 English words ("QUARTERLYBUDGETREVIEW"); each line is split back into words with
 ``wordninja`` (a word-frequency model that keeps the original letters and case), and each
 word's box is the union of the recogniser's character boxes, so "budget" is searchable.
-Lines below ``min_confidence`` are dropped. :class:`OcrStage` is the ``ocr`` role's model
+Lines below ``min_confidence``, and lines that do not read as words
+(:mod:`medialake.models.ocr_filter`: what PP-OCR invents on photos without text), are
+dropped. :class:`OcrStage` is the ``ocr`` role's model
 stage (an actor pool in the pipeline): it fills ``ocr_text`` for rows with a picture.
 """
 
@@ -21,6 +23,7 @@ from pydantic import Field
 from medialake import arrow
 from medialake.errors import ModelError
 from medialake.models.frames import segment_images
+from medialake.models.ocr_filter import TextFilter
 from medialake.models.registry import cached
 from medialake.models.stage import ModelStage
 from medialake.settings import Frozen
@@ -118,7 +121,8 @@ class TextRecognizer:
     CPU spent (its workers spin while they wait), CPU the other stages need.
     """
 
-    def __init__(self, min_confidence: float = 0.6, threads: int = 1, det_side: int = DET_SIDE):
+    def __init__(self, min_confidence: float = 0.6, threads: int = 1, det_side: int = DET_SIDE,
+                 text_filter: TextFilter | None = None):
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as e:
@@ -128,11 +132,13 @@ class TextRecognizer:
         kw = {"intra_op_num_threads": threads} if threads else {}
         self.engine = RapidOCR(det_limit_type="min", det_limit_side_len=det_side, **kw)
         self.min_confidence = min_confidence
+        self.text_filter = text_filter
 
     @classmethod
-    def shared(cls, min_confidence: float = 0.6, threads: int = 1, det_side: int = DET_SIDE) -> "TextRecognizer":
-        return cached(("ocr", "rapidocr", min_confidence, threads, det_side),
-                      lambda: cls(min_confidence, threads, det_side))
+    def shared(cls, min_confidence: float = 0.6, threads: int = 1, det_side: int = DET_SIDE,
+               text_filter: TextFilter | None = None) -> "TextRecognizer":
+        return cached(("ocr", "rapidocr", min_confidence, threads, det_side, text_filter),
+                      lambda: cls(min_confidence, threads, det_side, text_filter))
 
     def read(self, image: Image.Image) -> list[OcrLine]:
         """The lines of text in ``image``, top to bottom, each split into words."""
@@ -156,7 +162,9 @@ class TextRecognizer:
                     if n:
                         wb = _bounds(char_boxes[offset : offset + n])
                 words.append((text[a:b], wb))
-            lines.append(OcrLine(" ".join(w for w, _ in words), _bounds(box), score, words))
+            line = OcrLine(" ".join(w for w, _ in words), _bounds(box), score, words)
+            if self.text_filter is None or self.text_filter.is_text(line.text, score):
+                lines.append(line)
         return merge_lines(lines)
 
     def text(self, image: Image.Image) -> str | None:
@@ -170,6 +178,9 @@ class OcrOptions(Frozen):
     min_confidence: float = Field(0.6, ge=0, le=1, description="lines read with less confidence are dropped")
     threads: int = Field(1, ge=0, description="onnxruntime threads per actor (0: all cores)")
     det_side: int = Field(DET_SIDE, ge=1, le=4096, description="shorter side the text detector scales a picture to")
+    text_filter: bool = Field(True, description="drop lines that do not read as words (medialake/models/ocr_filter.py)")
+    min_word_share: float = Field(0.6, ge=0, le=1, description="share of a line's letters that must be dictionary words")
+    vocabulary: int = Field(100000, ge=100, description="how many of the most frequent English words count as words")
 
 
 class OcrStage(ModelStage):
@@ -185,7 +196,8 @@ class OcrStage(ModelStage):
         if model != "rapidocr":
             raise ModelError(f"ocr model {model!r} is unknown; the ocr role supports 'rapidocr'")
         o = self.options
-        self.ocr = TextRecognizer.shared(o.min_confidence, o.threads, o.det_side)
+        filt = TextFilter(o.min_confidence, 3, o.min_word_share, o.vocabulary) if o.text_filter else None
+        self.ocr = TextRecognizer.shared(o.min_confidence, o.threads, o.det_side, filt)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         texts = [self.ocr.text(im) if im is not None else None for im in segment_images(batch, self.reads[0])]

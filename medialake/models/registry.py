@@ -74,7 +74,7 @@ BUILTIN: dict[str, Callable[[], Path]] = {
 #: an ingest writes with by default, and so what a search embeds queries with. ``None``:
 #: the role is off by default (no such weights install offline).
 DEFAULT_MODELS: dict[str, str | None] = {
-    "asr": "whisper-tiny.en",
+    "asr": "whisper-base",
     "ocr": "rapidocr",
     "captioner": None,
     "text": "all-MiniLM-L6-v2",

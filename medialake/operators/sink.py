@@ -47,6 +47,7 @@ class LanceSink:
         self.counts = SinkCounts()
         self.expected: dict[str, dict] = {}  # asset id -> closing marker row (streamed assets)
         self.reported_failed: set[str] = set()  # failed assets already written as failed rows
+        self.spoken: dict[str, dict[str, float]] = defaultdict(dict)  # asset id -> language -> seconds
 
     def write(self, batch: pa.Table) -> None:
         if self.failed_ids:
@@ -58,6 +59,8 @@ class LanceSink:
             keep = [c for c in segs.column_names if c not in schema.STREAM_ONLY]
             self.pending.append(segs.select(keep))
             self.pending_rows += segs.num_rows
+        if "language" in segs.column_names:
+            self._tally(segs)
         for row in segs.select(list(schema.ASSET_FROM_STREAM)).to_pylist():
             aid = row["asset_id"]
             if aid in self.failed_ids:
@@ -75,6 +78,18 @@ class LanceSink:
                 self._finish(row, None)
         if self.pending_rows >= self.flush_rows:
             self.flush()
+
+    def _tally(self, segs: pa.Table) -> None:
+        """Add the seconds of speech per language of these segments to their assets."""
+        for aid, lang, a, b in zip(*(segs.column(c).to_pylist() for c in ("asset_id", "language", "start_s", "end_s"))):
+            if lang:
+                per = self.spoken[aid]
+                per[lang] = per.get(lang, 0.0) + max(float(b or 0) - float(a or 0), 1e-3)
+
+    def _language(self, aid: str) -> str | None:
+        """The language spoken longest in an asset (ties: the first in alphabetical order)."""
+        per = self.spoken.pop(aid, None)
+        return min(per, key=lambda k: (-per[k], k)) if per else None
 
     def _complete(self) -> list[str]:
         return [a for a, m in self.expected.items() if self.seen.get(a, 0) >= m["n_segments"]]
@@ -104,7 +119,9 @@ class LanceSink:
             self.asset_rows.pop(row["asset_id"], None)
             self.seen.pop(row["asset_id"], None)
         row.update(self.asset_extra.get(row["asset_id"], {}))
+        language = self._language(row["asset_id"])
         row.update(
+            language=None if error else language,
             status="failed" if error else "done",
             reason=error,
             config_hash=self.config_hash,

@@ -66,8 +66,8 @@ class IngestConfig(Frozen):
 
     profile: str = "offline"
     decode: DecodeConfig = DecodeConfig()
-    # tiny.en, 2 actors x 1 thread: measured best on the samples (WER 0.225 vs base's 0.325,
-    # 3.2x faster) and on 2 cores (benchmarks/ingest_bench.py); `--profile multilingual` for base.
+    # Whisper base multilingual, 2 actors x 1 thread, VAD, greedy, word times: chosen on real
+    # speech (benchmarks/asr_bench.py, README "Speech recognition"); `--profile fast`: tiny.en.
     asr: RoleConfig[AsrOptions] = RoleConfig[AsrOptions](
         model=DEFAULT_MODELS["asr"], batch_size=2, concurrency=2, num_cpus=0.5,
         options=AsrOptions(compute_type="int8", cpu_threads=1, vad_filter=True))
@@ -113,14 +113,14 @@ class IngestConfig(Frozen):
 ROLES = ("asr", "ocr", "captioner", "text", "image_text", "audio", "summarizer")
 
 PROFILES: dict[str, dict[str, Any]] = {
-    # Everything from PyPI packages, nothing from the network: Whisper tiny.en (with Silero
-    # VAD), MiniLM, rapidocr, extractive summaries. Image/audio encoders and captions off.
+    # Everything from PyPI packages, nothing from the network: Whisper base multilingual
+    # (with Silero VAD), MiniLM, rapidocr, extractive summaries. Image/audio encoders and
+    # captions off.
     "offline": {},
-    # As offline, with Whisper base multilingual: for archives not in English (on our
-    # English samples it made more word errors than tiny.en, at 3.2x the time).
+    # The same as offline (base is multilingual); kept so older commands still run.
     "multilingual": {"asr": {"model": "whisper-base"}},
-    # As offline, without OCR: speech and text only.
-    "fast": {"ocr": {"model": None}},
+    # English speech only, about half the CPU: Whisper tiny.en, and no OCR.
+    "fast": {"asr": {"model": "whisper-tiny.en"}, "ocr": {"model": None}},
     # Models named by hub id (pre-download them, or override with local directories),
     # bf16 on GPU; fractional GPUs so every pool fits on one device.
     "gpu": {

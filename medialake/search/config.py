@@ -45,6 +45,16 @@ class SearchConfig(Frozen):
         "the k hits themselves) is enough; 3x50 full vectors per list made hybrid search 1.3x slower at 1M rows "
         "for the same top 10 (benchmarks/search_bench.py). Null skips re-ranking, but an IVF_HNSW_SQ index then "
         "returns squared L2 of unit vectors (twice the cosine distance), which the moment gate misreads")
+    min_score: float = Field(0.35, ge=0, le=1, description="drop moments whose score (absolute evidence, see "
+                             "medialake/search/evidence.py) is below this; 0 keeps the nearest hits whatever they are")
+    min_similarity: dict[str, float] = Field(
+        default_factory=lambda: {"image_text": 0.0, "audio": 0.0},
+        description="cosine similarity at which a hit in an image_text/audio space counts on its own, whatever "
+        "min_score says (0: every such hit counts; these spaces are not calibrated)")
+    word_pad_s: float = Field(0.5, ge=0, le=1, description="a text hit's moment ends this long after its last "
+                              "matching word (it starts at the first)")
+    word_gap_s: float = Field(3.0, ge=0, description="text hits narrowed to their words merge when the words are "
+                              "this close (a phrase said across two windows)")
     mark: tuple[str, str] = Field(("**", "**"), description="put around query words in the matching text")
 
     @field_validator("weights")

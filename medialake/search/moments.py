@@ -3,6 +3,9 @@
 A moment is a stretch of one asset: adjacent or overlapping hit segments of the same
 asset (closer than ``gap_s``) merge into one, from the first start to the last end. It
 keeps the best segment's score and thumbnail, and the text of its segments in time order.
+A hit narrowed to its matching words (``row["_tight"]``) merges only with other narrowed
+hits, so a phrase said across a window boundary is one moment, and a neighbouring window
+that only an embedding found does not widen it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ class Moment:
     score: float
     best: Fused
     segments: list[Fused] = field(default_factory=list)
+    #: the absolute evidence (``medialake.search.evidence.score``), set after merging
+    evidence: float = 0.0
+
+    @property
+    def tight(self) -> bool:
+        return bool(self.best.row.get("_tight"))
 
     @property
     def text(self) -> str | None:
@@ -62,8 +71,9 @@ def _alike(a: Fused, b: Fused, ratio: float) -> bool:
     return hi <= 0 or lo >= ratio * hi
 
 
-def merge(fused: list[Fused], gap_s: float = 1.0, min_ratio: float = 0.5) -> list[Moment]:
-    """Merge hits of one asset that touch (within ``gap_s``) into moments, best first.
+def merge(fused: list[Fused], gap_s: float = 1.0, min_ratio: float = 0.5, word_gap_s: float = 3.0) -> list[Moment]:
+    """Merge hits of one asset that touch (within ``gap_s``; narrowed hits: their matching
+    words within ``word_gap_s``, a pause inside a sentence) into moments, best first.
 
     A hit joins a moment only when its vector similarity is at least ``min_ratio`` of the
     moment's best hit (hits without a vector distance, e.g. full-text only, always join).
@@ -78,7 +88,9 @@ def merge(fused: list[Fused], gap_s: float = 1.0, min_ratio: float = 0.5) -> lis
         for f in hits:
             s, e = float(f.row["start_s"]), float(f.row["end_s"])
             still = f.row.get("media_type") == "image" or e <= s
-            if cur is not None and not still and s <= cur.end_s + gap_s and _alike(f, cur.best, min_ratio):
+            tight = bool(f.row.get("_tight"))
+            if (cur is not None and not still and s <= cur.end_s + (word_gap_s if tight else gap_s)
+                    and _alike(f, cur.best, min_ratio) and tight == cur.tight):
                 cur.end_s = max(cur.end_s, e)
                 cur.segments.append(f)
                 if f.score > cur.score:

@@ -3,8 +3,10 @@
 ``search("quarterly budget review", db="demo.lance")`` embeds the query in every space
 the database has (``medialake.search.spaces``), queries each vector column and the
 full-text index under the filters, fuses the ranked lists with weighted reciprocal
-rank fusion, and merges neighbouring hit segments of one asset into moments. Each moment
-is a dict with ``asset_uri``, ``media_type``, ``start_s``, ``end_s``, ``score`` (1.0 =
+rank fusion, narrows text hits to their matching words, merges neighbouring hits of one
+asset into moments and drops those without enough evidence (``min_score``). Each moment
+is a dict with ``asset_uri``, ``media_type``, ``start_s``, ``end_s``, ``score`` (absolute
+evidence from 0 to 1, :mod:`medialake.search.evidence`), ``rank_score`` (fused rank, 1.0 =
 first in every list), ``text``, ``marked_text`` (query words marked), ``thumbnail``
 (JPEG bytes or None), and with ``explain=True`` which lists and words matched.
 """
@@ -17,10 +19,11 @@ from pathlib import Path
 from medialake.errors import InputError
 from medialake.schema import check_version
 from medialake.search.config import SearchConfig
+from medialake.search import evidence
 from medialake.search.filters import MEDIA_TYPES, NOTHING, Filters
 from medialake.search.fusion import Ranked, rrf
 from medialake.search.lists import fetch_rows, fulltext_hits, gather, phrase_hits, vector_hits
-from medialake.search.moments import Moment, mark, merge, query_terms
+from medialake.search.moments import Moment, mark, merge, query_terms, stem
 from medialake.search.spaces import VectorQuery, embed_query
 from medialake.store import Store, sql_in
 
@@ -31,7 +34,7 @@ log = logging.getLogger(__name__)
 #: What each ranked list returns (with ``_rowid`` and its distance or score): fusion needs
 #: no more. DETAIL_COLUMNS are read afterwards, in one take, for the fused leaders only.
 RANK_COLUMNS = ["segment_id"]
-DETAIL_COLUMNS = ["asset_id", "media_type", "start_s", "end_s", "text", "language", "thumbnail"]
+DETAIL_COLUMNS = ["asset_id", "media_type", "start_s", "end_s", "text", "language"]
 
 
 def _text_calls(table, texts: list[str], k: int, where: str | None, cfg: SearchConfig, notes: list[str]) -> list:
@@ -66,8 +69,9 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     # exact re-ranking pays where a vector list's own order is the answer, not under RRF
     refine = cfg.refine_factor if len(vectors) + len(text_calls) <= 1 else cfg.fused_refine_factor
     calls = [(vq.name, cfg.weight(vq.space),
-              lambda vq=vq: vector_hits(table, vq.column, vq.vector, k, where=where, nprobes=cfg.nprobes,
-                                        refine_factor=refine, ef=cfg.ef, columns=RANK_COLUMNS))
+              lambda vq=vq: evidence.annotate(vq.name, vq.space, vector_hits(
+                  table, vq.column, vq.vector, k, where=where, nprobes=cfg.nprobes, refine_factor=refine,
+                  ef=cfg.ef, columns=RANK_COLUMNS)))
              for vq in vectors]
     calls += text_calls
     results = gather([c for _, _, c in calls])
@@ -75,18 +79,34 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     fused = rrf(lists, cfg.rrf_k)
     if not fused:
         return [], {}
-    # the lists return ids and scores only; one take by row id then reads what moments
-    # need (times, text, thumbnail) for the leading hits, which are all moments draw on
-    top = fused[: 3 * limit]
-    details = fetch_rows(table, [f.row for f in top], DETAIL_COLUMNS)
-    thumbs: dict[str, bytes | None] = {}
-    for f in top:
-        row = dict(details.get(f.segment_id, {}))
-        thumbs[f.segment_id] = row.pop("thumbnail", None)
-        f.row.update(row)
-    top = [f for f in top if f.row.get("asset_id") is not None]  # a row deleted since the lists ran
-    moments = merge(top, cfg.merge_gap_s, cfg.merge_min_ratio)[:limit]
+    # the lists return ids and scores only; one take by row id then reads what moments need
+    # (times, text, timed words) for the leading hits, and a second the winners' thumbnails
+    candidates = fused[: 3 * limit]
+    cols = DETAIL_COLUMNS + (["words"] if "words" in table.schema.names else [])
+    details = fetch_rows(table, [f.row for f in candidates], cols)
+    query = " ".join(texts)
+    terms = query_terms(query)
+    for f in candidates:
+        f.row.update(details.get(f.segment_id, {}))
+    candidates = [f for f in candidates if f.row.get("asset_id") is not None]  # deleted since the lists ran
+    for f in candidates:
+        evidence.tighten(f, query, terms, stem, cfg.word_pad_s)
+    moments = merge(candidates, cfg.merge_gap_s, cfg.merge_min_ratio, cfg.word_gap_s)
+    moments = _gate(moments, terms, cfg)[:limit]
+    heads = [m.best for m in moments]
+    thumbs = {sid: r.get("thumbnail") for sid, r in fetch_rows(table, [f.row for f in heads], ["thumbnail"]).items()}
     return moments, {m.best.segment_id: thumbs.get(m.best.segment_id) for m in moments}
+
+
+def _gate(moments: list[Moment], terms: set[str], cfg: SearchConfig) -> list[Moment]:
+    """The moments with enough absolute evidence (``cfg.min_score``), best score first."""
+    kept = []
+    for m in moments:
+        m.evidence, vouched = evidence.score(m.segments, m.text, terms, bool(terms), stem, cfg.min_similarity)
+        if vouched or m.evidence >= cfg.min_score:
+            kept.append(m)
+    kept.sort(key=lambda m: (-m.evidence, -m.score, m.asset_id, m.start_s))
+    return kept
 
 
 def search(
@@ -104,6 +124,7 @@ def search(
     language: str | None = None,
     filters: Filters | None = None,
     limit: int = 10,
+    min_score: float | None = None,
     explain: bool = False,
     config: SearchConfig | None = None,
     encoders: dict | None = None,
@@ -119,6 +140,8 @@ def search(
     if filters is not None and loose != Filters():
         raise InputError("pass the filters either as filters=Filters(...) or one by one (type=, since=, ...), not both")
     cfg = config or SearchConfig()
+    if min_score is not None:
+        cfg = cfg.model_copy(update={"min_score": _min_score(min_score)})
     if text_model:
         cfg = cfg.model_copy(update={"models": {**cfg.models, "text": text_model}})
     store = Store(str(db), create=False)
@@ -144,6 +167,16 @@ def search(
                               "transcript": embedded.transcript, "notes": notes}
         out.append(row)
     return out
+
+
+def _min_score(value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not 0.0 <= v <= 1.0:
+        raise InputError(f"min_score must be a number from 0 to 1 (0 keeps every hit), got {value!r}")
+    return v
 
 
 def _check_request(query, db, image, audio, limit) -> bool:
@@ -182,7 +215,8 @@ def _moment_row(m: Moment, uri: str | None, thumbnail: bytes | None, terms: set[
         "segment_id": m.best.segment_id,
         "start_s": m.start_s,
         "end_s": m.end_s,
-        "score": round(m.score, 4),
+        "score": m.evidence,
+        "rank_score": round(m.score, 4),
         "text": text,
         "marked_text": marked,
         "language": m.best.row.get("language"),

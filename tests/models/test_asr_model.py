@@ -40,7 +40,7 @@ def test_whisper_tiny_en_gives_segment_and_word_times_and_language(samples):
     # the second sentence starts at 11.0 s in the recording
     starts = [s for s, _, text in t.segments if "island" in text.lower()]
     assert starts and 9.5 <= starts[0] <= 12.0
-    island = [s for s, _, w in t.words if w.lower().strip(".,") == "island"]
+    island = [w["start"] for w in t.words if w["word"].lower().strip(".,") == "island"]
     assert island and 11.0 <= island[0] <= 15.0
 
 
@@ -62,3 +62,27 @@ def test_transformers_whisper_runs_through_the_same_transcriber(tiny):
     assert texts[1:] == [None, None]  # no audio, silence
     assert out.column("language").to_pylist()[0] == "en"  # an English-only model
     assert stage(batch).column("transcript").to_pylist() == texts  # deterministic
+
+
+@pytest.mark.slow
+def test_the_same_audio_gives_the_same_words_every_time_and_words_are_on_the_asset_timeline(samples):
+    pcm = pcm_of(samples, "audio/lighthouse_keeper.mp3")[: 16000 * 10]
+    batch = pa.table({"audio": pa.array([pcm.tobytes()] * 2, pa.binary()), "start_s": [0.0, 30.0]})
+    stage = AsrStage(model="whisper-tiny.en", device="cpu", options={"cpu_threads": 1, "vad_filter": True})
+    first = stage(batch)
+    again = AsrStage(model="whisper-tiny.en", device="cpu", options={"cpu_threads": 1, "vad_filter": True})(batch)
+    assert first.column("transcript").to_pylist() == again.column("transcript").to_pylist()
+    assert first.column("words").to_pylist() == again.column("words").to_pylist()
+    a, b = first.column("words").to_pylist()
+    assert a and [w["word"] for w in a] == [w["word"] for w in b]
+    # the second row is the same audio 30 s later on its asset's timeline
+    assert all(abs(wb["start"] - wa["start"] - 30.0) < 1e-6 for wa, wb in zip(a, b))
+    assert all(0 <= w["probability"] <= 1 and w["start"] <= w["end"] for w in a)
+
+
+def test_detection_is_restricted_to_the_archive_languages():
+    from medialake.models.asr import AsrOptions
+
+    assert AsrOptions(languages=["cs", "nl"]).languages == ["cs", "nl"]
+    with pytest.raises(Exception):
+        AsrOptions(languages="cs")

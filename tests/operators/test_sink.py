@@ -33,3 +33,19 @@ def test_marker_closes_the_asset_in_any_order_and_failure_discards(tmp_path):
     assert assets["c"]["status"] == "failed" and "broken" in assets["c"]["reason"]
     segs = store.table("segments").to_arrow()
     assert sorted(segs.column("segment_id").to_pylist()) == ["a-0", "a-1", "b-0", "b-1"]
+
+
+def test_the_asset_language_is_the_one_spoken_longest(tmp_path):
+    store = Store(str(tmp_path / "db"))
+    sink = LanceSink(store, "v1", flush_rows=10)
+    rows = [seg("m", 0), seg("m", 1), seg("m", 2), seg("q", 0)]
+    for r, lang in zip(rows, ["cs", "nl", "nl", None]):
+        r["language"] = lang
+    batch = to_stream_table(rows[:3] + [marker("m", 3)])
+    batch = batch.append_column("language", pa.array([r["language"] for r in rows[:3]] + [None], pa.string()))
+    sink.write(batch)
+    sink.close()
+    got = {r["asset_id"]: r["language"] for r in store.assets().to_pylist()}
+    assert got == {"m": "nl"}
+    segs = store.table("segments").to_arrow()
+    assert sorted(segs.column("language").to_pylist()) == ["cs", "nl", "nl"]

@@ -32,7 +32,7 @@ def test_stage_args_carry_batch_size_fractional_cpus_and_options(ray_local):
     args = stage_args(step, available_gpus=0.0)
     assert args["batch_size"] == 3 and args["num_cpus"] == 0.3 and args["num_gpus"] is None
     kw = args["fn_constructor_kwargs"]
-    assert kw["model"] == "whisper-tiny.en" and kw["device"] == "cpu" and kw["options"].vad_filter is True
+    assert kw["model"] == "whisper-base" and kw["device"] == "cpu" and kw["options"].vad_filter is True
     gpu = stage_args(step, available_gpus=1.0)
     assert gpu["num_gpus"] == AUTO_GPU_SHARE["asr"] and gpu["fn_constructor_kwargs"]["device"] == "auto"
 

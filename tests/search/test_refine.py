@@ -48,8 +48,8 @@ def test_refine_factor_governs_a_lone_vector_list_and_fused_refine_factor_fused_
         assert best, "the vector list contributed nothing"
         return np.array([f.row["_distance"] for f in best]), exact_distance(v, q, [f.segment_id for f in best])
 
-    lone_exact = SearchConfig(candidates=20, refine_factor=3, fused_refine_factor=None)
-    fused_exact = SearchConfig(candidates=20, refine_factor=None, fused_refine_factor=1)
+    lone_exact = SearchConfig(candidates=20, refine_factor=3, fused_refine_factor=None, min_score=0)
+    fused_exact = SearchConfig(candidates=20, refine_factor=None, fused_refine_factor=1, min_score=0)
     # re-ranked on full vectors: the exact cosine distances
     got, want = distances(lone_exact, [])
     assert np.allclose(got, want, atol=1e-5)

@@ -66,7 +66,8 @@ def test_far_apart_hits_stay_separate_moments(lake):
     ({"type": "video", "max_duration": 60}, {"v1"}),
 ])
 def test_filters_keep_exactly_the_matching_assets(lake, kwargs, expect):
-    hits = medialake.search("news budget bread lamp cat", db=lake, limit=20, **kwargs)
+    # min_score=0: every asset the filters keep comes back, matching or not
+    hits = medialake.search("news budget bread lamp cat", db=lake, limit=20, min_score=0, **kwargs)
     assert {h["asset_id"] for h in hits} == expect
 
 
@@ -88,13 +89,13 @@ def test_injection_in_any_filter_matches_nothing_and_raises_nothing(lake, param,
 
 @pytest.mark.parametrize("value", INJECTIONS + ["budget\" OR review", "AND OR NOT ( ) * ~ ^ :"])
 def test_quotes_and_operators_in_the_query_are_just_words(lake, value):
-    hits = medialake.search(value, db=lake, limit=3)
-    assert len(hits) == 3  # vector search still ranks; nothing raised
+    hits = medialake.search(value, db=lake, limit=3, min_score=0)
+    assert len(hits) == 3  # vector search still ranks (with the cut-off off); nothing raised
 
 
 def test_relative_path_prefix_matches_absolute_uris(monkeypatch, lake):
     monkeypatch.chdir("/")  # "archive/radio" is then /archive/radio
-    hits = medialake.search("bread", db=lake, path_prefix="archive/radio", limit=5)
+    hits = medialake.search("bread", db=lake, path_prefix="archive/radio", limit=5, min_score=0)
     assert {h["asset_id"] for h in hits} == {"a1", "a2"}
 
 
