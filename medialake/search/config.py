@@ -17,8 +17,9 @@ from pydantic import Field, field_validator
 from medialake.settings import Frozen, read_yaml_mapping, validate
 
 #: Names of the ranked lists that fusion weighs: one per embedding space, plus BM25
-#: matches of the query words (``fulltext``) and exact phrase matches (``phrase``).
-LISTS = ("text", "image_text", "audio", "fulltext", "phrase")
+#: matches of the query words (``fulltext``), exact phrase matches (``phrase``) and the
+#: pictures whose perceptual hash is near an image query's (``phash``).
+LISTS = ("text", "image_text", "audio", "fulltext", "phrase", "phash")
 
 
 class SearchConfig(Frozen):
@@ -45,6 +46,12 @@ class SearchConfig(Frozen):
         "the k hits themselves) is enough; 3x50 full vectors per list made hybrid search 1.3x slower at 1M rows "
         "for the same top 10 (benchmarks/search_bench.py). Null skips re-ranking, but an IVF_HNSW_SQ index then "
         "returns squared L2 of unit vectors (twice the cosine distance), which the moment gate misreads")
+    phash_bits: int = Field(12, ge=0, le=32, description="an image query matches pictures whose perceptual hash "
+                            "differs in at most this many of 64 bits (re-encoded, resized or 5%-cropped copies: 0-10)")
+    collapse_duplicates: bool = Field(True, description="show near-duplicate assets (medialake duplicates) as one "
+                                      "result that counts its copies")
+    duplicate_threshold: float | None = Field(None, ge=0, le=1, description="distance (0-1) at or below which two "
+                                              "assets are copies; null: the defaults of medialake/search/duplicates.py")
     mark: tuple[str, str] = Field(("**", "**"), description="put around query words in the matching text")
 
     @field_validator("weights")
