@@ -198,7 +198,7 @@ def _duplicates_parser(sub) -> None:
     d.add_argument("--json", action="store_true", help="print a JSON list of groups, each a list of "
                    "{asset_id, asset_uri, media_type, distance}")
     d.add_argument("--threshold", type=float, default=None, metavar="T",
-                   help="distance 0-1 at or below which assets are copies (default: 0.156 for pictures, "
+                   help="distance 0-1 at or below which assets are copies (default: 0.1875, i.e. 12 of 64 hash bits, for pictures; "
                         "0.15 for sounds)")
     d.set_defaults(func=_duplicates)
 

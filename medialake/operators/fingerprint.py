@@ -1,7 +1,7 @@
 """Audio fingerprints of sound and music files, for near-duplicates (re-encoded, MP3/OGG copies).
 
 The fingerprint is a coarse time series over the first :data:`MAX_S` seconds: per quarter
-second, the 12 chroma bins (``librosa.feature.chroma_stft``) and the loudness relative to
+tenth of a second, the 12 chroma bins (``librosa.feature.chroma_stft``) and the loudness relative to
 the file's loudest moment, quantised to bytes (13 per step). Lossy codecs, resampling and
 gain changes move it little; different sounds differ in pitch content or envelope.
 :func:`fingerprint_distance` compares two of them (0 = the same, 1 = unrelated), allowing
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 MAX_S = 120.0
-STEP_S = 0.25
+STEP_S = 0.1
 DIMS = 13
 _FLOOR_DB = 60.0
 
@@ -46,21 +46,25 @@ class FingerprintBuffer:
 
 
 def fingerprint(pcm: np.ndarray, sample_rate: int) -> bytes | None:
-    """The fingerprint of mono float32 ``pcm`` (None for silence or under a quarter second)."""
+    """The fingerprint of mono float32 ``pcm`` (None for silence)."""
     import librosa
 
     y = np.asarray(pcm, dtype=np.float32)[: int(MAX_S * sample_rate)]
     hop = max(1, int(sample_rate * STEP_S / 4))
-    if y.size < 4 * hop or not np.any(np.abs(y) > 1e-4):
+    if y.size < hop or not np.any(np.abs(y) > 1e-4):
         return None
-    chroma = librosa.feature.chroma_stft(y=y, sr=sample_rate, n_fft=2048, hop_length=hop, center=True)
-    rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=hop, center=True)[0]
-    steps = min(chroma.shape[1], rms.size) // 4
-    if steps < 1:
-        return None
-    c = chroma[:, : 4 * steps].reshape(12, steps, 4).mean(axis=2)
+    n_fft = 2048 if y.size >= 2048 else 1 << max(6, int(np.log2(y.size)))  # a click is shorter than one window
+    chroma = librosa.feature.chroma_stft(y=np.pad(y, (0, max(0, n_fft - y.size))), sr=sample_rate, n_fft=n_fft,
+                                         hop_length=hop, center=True)[:, : 1 + y.size // hop]
+    rms = librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop, center=True)[0]
+    n = min(chroma.shape[1], rms.size)
+    steps = -(-n // 4)  # the last, partial step counts: short sounds (a click) are a few steps long
+    pad = 4 * steps - n
+    chroma = np.pad(chroma[:, :n], ((0, 0), (0, pad)), mode="edge")
+    rms = np.pad(rms[:n], (0, pad), mode="edge")
+    c = chroma.reshape(12, steps, 4).mean(axis=2)
     c = c / np.maximum(c.max(axis=0, keepdims=True), 1e-6)
-    r = rms[: 4 * steps].reshape(steps, 4).mean(axis=1)
+    r = rms.reshape(steps, 4).mean(axis=1)
     db = 20 * np.log10(np.maximum(r, 1e-9) / max(float(r.max()), 1e-9))
     loud = np.clip(1 + db / _FLOOR_DB, 0, 1)
     c = c * (loud > 0)  # chroma of silence is noise
@@ -75,18 +79,18 @@ def as_matrix(fp: bytes) -> np.ndarray:
 
 def fingerprint_distance(a: bytes, b: bytes, max_shift_s: float = 1.0) -> float:
     """How unlike two fingerprints are: 0 = identical, 1 = unrelated. Sounds whose lengths
-    differ by more than a fifth are 1; otherwise the best mean per-step L1 distance (scaled
+    differ by more than a fifth (and 0.3 s) are 1; otherwise the best mean per-step L1 distance (scaled
     to 0..1) over time shifts up to ``max_shift_s``."""
     A, B = as_matrix(a), as_matrix(b)
     la, lb = len(A), len(B)
-    if min(la, lb) == 0 or abs(la - lb) > 0.2 * max(la, lb) + 2:
+    if min(la, lb) == 0 or abs(la - lb) > 0.2 * max(la, lb) + 3:  # codecs pad a few tenths
         return 1.0
     best = 1.0
     shift = int(round(max_shift_s / STEP_S))
     for s in range(-shift, shift + 1):
         x, y = (A[s:], B) if s >= 0 else (A, B[-s:])
         n = min(len(x), len(y))
-        if n < max(1, 0.7 * min(la, lb)):
+        if n < max(1, 0.7 * min(la, lb) - 1):
             continue
         d = float(np.abs(x[:n] - y[:n]).mean()) * 2  # unrelated sounds score about 0.5 before scaling
         best = min(best, d)
