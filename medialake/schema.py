@@ -14,8 +14,11 @@ from __future__ import annotations
 import pyarrow as pa
 
 #: Version 2: ``assets.pipeline_version`` became ``assets.config_hash`` (see
-#: :data:`RENAMED`); :meth:`medialake.store.Store.migrate` upgrades older tables.
-SCHEMA_VERSION = 2
+#: :data:`RENAMED`). Version 3: what files say about themselves (``assets.taken_at``,
+#: ``camera_make``, ``camera_model``, ``gps_lat``, ``gps_lon``, ``metadata``), near-duplicate
+#: signatures (``segments.phash``, ``assets.audio_fingerprint``) and ``segments.metadata_text``.
+#: :meth:`medialake.store.Store.migrate` upgrades older tables (new columns are null).
+SCHEMA_VERSION = 3
 
 #: Embedding spaces and their vector widths. ``text`` is sentence embeddings of the
 #: combined text; others are added by the model profile.
@@ -71,6 +74,16 @@ ASSETS = pa.schema(
         pa.field("run_id", pa.string()),
         # the language spoken longest in the asset's segments (null: no speech recognised)
         pa.field("language", pa.string()),
+        # what the file says about itself (medialake.operators.metadata): capture time as the
+        # camera's wall clock tagged UTC, camera, GPS; the other EXIF/XMP/IPTC/container tags as JSON
+        pa.field("taken_at", _UTC),
+        pa.field("camera_make", pa.string()),
+        pa.field("camera_model", pa.string()),
+        pa.field("gps_lat", pa.float64()),
+        pa.field("gps_lon", pa.float64()),
+        pa.field("metadata", pa.string()),
+        # sound and music files: chroma fingerprint (medialake.operators.fingerprint), for near-duplicates
+        pa.field("audio_fingerprint", pa.binary()),
     ],
     metadata=_metadata("assets"),
 )
@@ -98,6 +111,10 @@ def segments_schema(text_dim: int = TEXT_DIM) -> pa.Schema:
             pa.field("caption", pa.string()),
             pa.field("text", pa.string()),
             pa.field("text_vector", vector_type(text_dim)),
+            # 64-bit DCT perceptual hash of the segment's picture (photos, video keyframes)
+            pa.field("phash", pa.int64()),
+            # the asset's metadata words, on its first segment (the text role joins them into ``text``)
+            pa.field("metadata_text", pa.string()),
         ],
         metadata=_metadata("segments"),
     )
@@ -142,7 +159,9 @@ def _nullable(sch: pa.Schema, names: tuple[str, ...]) -> list[pa.Field]:
 
 #: Columns the sink keeps from a stream row for the asset table.
 ASSET_FROM_STREAM = ("asset_id", "uri", "media_type", "size", "mtime", "duration_s", "width", "height", "codecs",
-                     "n_segments")
+                     "n_segments") + (
+    # set on the asset's closing marker row only (decode), null on its segment rows
+    "taken_at", "camera_make", "camera_model", "gps_lat", "gps_lon", "metadata", "audio_fingerprint")
 
 #: Decode's payloads: float32 mono PCM at ``DecodeConfig.sample_rate`` (``audio``), and the
 #: model-ready frames of the segment, JPEG bytes whose shorter side is
@@ -156,7 +175,8 @@ PAYLOADS = ("audio", "frames", "frame_times")
 STREAM = pa.schema(
     _nullable(ASSETS, ASSET_FROM_STREAM)
     + [pa.field("error", pa.string())]  # control: why the file failed (marker rows)
-    + _nullable(SEGMENTS, ("segment_id", "segment_index", "modality", "start_s", "end_s", "thumbnail"))
+    + _nullable(SEGMENTS, ("segment_id", "segment_index", "modality", "start_s", "end_s", "thumbnail",
+                                 "phash", "metadata_text"))
     + [pa.field("audio", pa.binary()), pa.field("frames", pa.list_(pa.binary())),
        pa.field("frame_times", pa.list_(pa.float64()))]
 )

@@ -60,7 +60,8 @@ def _search(args: argparse.Namespace) -> int:
     moments = search(args.query, args.db, type=args.type, limit=args.limit, image=args.image, audio=args.audio,
                      path_prefix=args.path_prefix, since=args.since, until=args.until,
                      min_duration=args.min_duration, max_duration=args.max_duration, language=args.language,
-                     min_score=args.min_score, explain=args.explain, config=load_search_config(args.search_config) if args.search_config else None)
+                     taken_since=args.taken_since, taken_until=args.taken_until, min_score=args.min_score,
+                     explain=args.explain, config=load_search_config(args.search_config) if args.search_config else None)
     for m in moments:
         m.pop("thumbnail", None)  # JPEG bytes: the Python API returns them
     if args.json:
@@ -105,6 +106,10 @@ def add_search_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--path-prefix", default=None, metavar="PREFIX", help="only assets whose path/URI starts with this")
     s.add_argument("--since", type=_iso_date, default=None, metavar="DATE", help="only source files modified on or after DATE")
     s.add_argument("--until", type=_iso_date, default=None, metavar="DATE", help="only source files modified on or before DATE")
+    s.add_argument("--taken-since", type=_iso_date, default=None, metavar="DATE",
+                   help="only files whose recorded capture time (EXIF, XMP, creation_time) is on or after DATE")
+    s.add_argument("--taken-until", type=_iso_date, default=None, metavar="DATE",
+                   help="only files whose recorded capture time is on or before DATE (inclusive)")
     s.add_argument("--min-duration", type=float, default=None, metavar="S", help="only assets at least S seconds long")
     s.add_argument("--max-duration", type=float, default=None, metavar="S", help="only assets at most S seconds long")
     s.add_argument("--language", default=None, metavar="CODE", help="only segments spoken in this language (en, de, ...)")
@@ -127,6 +132,23 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _duplicates(args: argparse.Namespace) -> int:
+    from medialake.search.duplicates import groups
+    from medialake.store import Store
+
+    found = groups(Store(args.db, create=False), threshold=args.threshold)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    if not found:
+        print("no near-duplicates")
+    for i, group in enumerate(found, 1):
+        print(f"{i:2d}. {len(group)} copies [{group[0]['media_type']}]")
+        for item in group:
+            print(f"      {item['distance']:.3f}  {item['asset_uri']}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from medialake.jobs.serve import serve
 
@@ -139,7 +161,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medialake", description="Turn a media archive into Lance tables searchable across modalities.")
     p.add_argument("--version", action="version", version=f"medialake {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_ingest_parser, _search_parser, _serve_parser, _submit_parser, _schedule_parser, _report_parser):
+    for add in (_ingest_parser, _search_parser, _duplicates_parser, _serve_parser, _submit_parser, _schedule_parser,
+                _report_parser):
         add(sub)
     return p
 
@@ -167,6 +190,20 @@ def _search_parser(sub) -> None:
     s.add_argument("--json", action="store_true", help="print a JSON list of moments")
     s.set_defaults(func=_search)
     add_search_options(s)
+
+
+def _duplicates_parser(sub) -> None:
+    d = sub.add_parser("duplicates", help="list groups of near-duplicate photos, videos and sounds",
+                       description="Group the assets of DB that are copies of one another (re-encoded, resized, "
+                                   "slightly cropped, converted), by perceptual hashes and audio fingerprints. "
+                                   "Each group starts with its largest member (distance 0).")
+    d.add_argument("--db", required=True, help="LanceDB database directory")
+    d.add_argument("--json", action="store_true", help="print a JSON list of groups, each a list of "
+                   "{asset_id, asset_uri, media_type, distance}")
+    d.add_argument("--threshold", type=float, default=None, metavar="T",
+                   help="distance 0-1 at or below which assets are copies (default: 0.1875, i.e. 12 of 64 hash bits, for pictures; "
+                        "0.15 for sounds)")
+    d.set_defaults(func=_duplicates)
 
 
 def _serve_parser(sub) -> None:

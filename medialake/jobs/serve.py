@@ -16,6 +16,7 @@ a same-site cookie, so its own requests carry it).
 """
 
 import hmac
+import json
 import math
 import os
 import shutil
@@ -54,6 +55,13 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, bytes):
         return None
     return v
+
+
+def _json_or_none(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 def _not_found(what: str) -> HTTPException:
@@ -178,9 +186,12 @@ def _add_search_routes(app: FastAPI, db: str, max_upload_bytes: int) -> None:
         max_duration: Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="seconds")] = None,
         language: Annotated[str | None, Query(max_length=16)] = None,
         min_score: Annotated[float | None, Query(ge=0, le=1, description=MIN_SCORE)] = None,
+        taken_since: Annotated[date | None, Query(description="capture time recorded in the file on or after (YYYY-MM-DD)")] = None,
+        taken_until: Annotated[date | None, Query(description="capture time recorded in the file on or before (YYYY-MM-DD)")] = None,
     ) -> list[dict[str, Any]]:
         """The best moments for ``q``: the same list as ``medialake search --json``."""
-        f = api_filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language)
+        f = api_filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language,
+                        taken_since=taken_since, taken_until=taken_until)
         return run_search(db, q, f, limit, min_score=min_score)
 
     @app.post("/api/search", summary="Search by an image or audio file", tags=["search"],
@@ -198,12 +209,15 @@ def _add_search_routes(app: FastAPI, db: str, max_upload_bytes: int) -> None:
         max_duration: Annotated[float | None, Form(ge=0, allow_inf_nan=False)] = None,
         language: Annotated[str | None, Form(max_length=16)] = None,
         min_score: Annotated[float | None, Form(ge=0, le=1, description=MIN_SCORE)] = None,
+        taken_since: Annotated[date | None, Form()] = None,
+        taken_until: Annotated[date | None, Form()] = None,
     ) -> list[dict[str, Any]]:
         """Moments like the uploaded image (or sound). 413 if it is too large, 415 if it is
         neither an image nor audio, 422 if this database cannot be searched by that kind."""
         with tempfile.TemporaryDirectory(prefix="medialake-query-") as tmp:
             path, found = _save_upload(file, kind, tmp, max_upload_bytes)
-            f = api_filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language)
+            f = api_filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language,
+                            taken_since=taken_since, taken_until=taken_until)
             return run_search(db, q or None, f, limit, {found: path}, min_score)
 
 
@@ -267,6 +281,7 @@ def _asset_body(store: Store, asset_id: str) -> dict[str, Any]:
     segs = q.select({**{c: c for c in cols}, "has_thumbnail": "thumbnail IS NOT NULL"}).limit(None).to_list()
     segs.sort(key=lambda s: (s.get("segment_index") or 0, s.get("start_s") or 0))
     out = {k: _jsonable(v) for k, v in rows[0].items()}
+    out["metadata"] = _json_or_none(out.get("metadata"))  # the file's own tags, as an object
     out["name"] = os.path.basename((out.get("uri") or "").rstrip("/"))
     out["media_url"] = f"/api/assets/{asset_id}/media"
     out["segments"] = []

@@ -20,11 +20,12 @@ def _given(value):
 
 def api_filters(type: str | None = None, path_prefix: str | None = None, date_from: date | None = None,
                 date_to: date | None = None, min_duration: float | None = None, max_duration: float | None = None,
-                language: str | None = None) -> Filters:
+                language: str | None = None, *, taken_since: date | None = None,
+                taken_until: date | None = None) -> Filters:
     """The search's filters for the API's filter parameters; None or empty means "no filter"."""
     return Filters(media_type=_given(type), path_prefix=_given(path_prefix), since=_given(date_from),
                    until=_given(date_to), min_duration=min_duration, max_duration=max_duration,
-                   language=_given(language))
+                   language=_given(language), taken_since=_given(taken_since), taken_until=_given(taken_until))
 
 
 def run_search(db: str, q: str | None, filters: Filters, limit: int,

@@ -50,16 +50,18 @@ class TextEncoder:
         return np.concatenate(out).astype(np.float32, copy=False)
 
 
-def combined_text(transcript: str | None, ocr: str | None = None, caption: str | None = None) -> str | None:
-    parts = [p.strip() for p in (transcript, ocr, caption) if p and p.strip()]
+def combined_text(transcript: str | None, ocr: str | None = None, caption: str | None = None,
+                  metadata: str | None = None) -> str | None:
+    parts = [p.strip() for p in (transcript, ocr, caption, metadata) if p and p.strip()]
     return "\n".join(parts) if parts else None
 
 
 class TextEmbedStage(ModelStage):
-    """``transcript`` + ``ocr_text`` + ``caption`` -> ``text`` (joined) and ``text_vector``."""
+    """``transcript`` + ``ocr_text`` + ``caption`` + ``metadata_text`` (the file's own title,
+    keywords, camera...) -> ``text`` (joined) and ``text_vector``."""
 
     role = "text"
-    reads = ("transcript", "ocr_text", "caption")
+    reads = ("transcript", "ocr_text", "caption", "metadata_text")
     writes = ("text", "text_vector")
     gpu_share = 0.1
     default_batch_size = 32

@@ -25,7 +25,10 @@ from medialake.operators.sources import Deadline
 from medialake.operators.timeline import TimelineReport, iter_timeline
 from medialake.operators.video import frame_jpeg
 from medialake.operators.config import DecodeConfig
-from medialake.schema import STREAM
+from medialake.operators.fingerprint import FingerprintBuffer
+from medialake.operators.metadata_image import image_metadata
+from medialake.operators.phash import phash
+from medialake.schema import ASSET_FROM_STREAM, STREAM
 
 
 def segment_id_for(asset_id: str, index: int, start_s: float) -> str:
@@ -46,14 +49,19 @@ def _asset_fields(record: dict, p=None) -> dict:
     }
 
 
-def _image_segments(record: dict, cfg: DecodeConfig, base: dict) -> Iterator[dict]:
-    frames, anim_s = decode_image_file(record["uri"], cfg.max_image_pixels, max(1, cfg.frames_per_segment))
+def _image_segments(record: dict, cfg: DecodeConfig, base: dict, info: TimelineReport) -> Iterator[dict]:
+    def read_metadata(opened) -> None:
+        info.metadata = image_metadata(opened)
+
+    frames, anim_s = decode_image_file(record["uri"], cfg.max_image_pixels, max(1, cfg.frames_per_segment),
+                                       on_open=read_metadata)
     img = frames[0]
     base.update(width=img.width, height=img.height, duration_s=anim_s, codecs=None)
     model_frames = [frame_jpeg(f, cfg.frame_px, cfg.frame_quality) for f in frames[: cfg.frames_per_segment]]
     n = len(model_frames)
     yield {"modality": "image", "start_s": 0.0, "end_s": anim_s,
            "thumbnail": jpeg_thumbnail(img, cfg.thumbnail_px, cfg.thumbnail_quality), "audio": None,
+           "phash": phash(img),
            "frames": model_frames or None,
            "frame_times": [round(anim_s * i / n, 4) for i in range(n)] if n else None}
 
@@ -61,23 +69,29 @@ def _image_segments(record: dict, cfg: DecodeConfig, base: dict) -> Iterator[dic
 def iter_file_rows(record: dict, cfg: DecodeConfig, deadline: Deadline | None = None) -> Iterator[dict]:
     """Yield a file's segment rows as they are decoded, then its marker row (see module doc).
 
+    The first segment row carries the file's metadata words (``metadata_text``); the marker
+    carries its metadata columns and, for sound files, its audio fingerprint.
     Raises :class:`~medialake.errors.DecodeError` (or what PyAV raises) on a broken file.
     """
     deadline = deadline or Deadline(cfg.timeout_s, record["uri"])
     base = _asset_fields(record)
     info = TimelineReport()
     if record["media_type"] == "image":
-        segments = _image_segments(record, cfg, base)
+        segments = _image_segments(record, cfg, base, info)
     else:
         segments = iter_timeline(record["uri"], record["media_type"], cfg, deadline, info)
+    heard = FingerprintBuffer(cfg.sample_rate)
     n = 0
     for seg in segments:
         if info.probe is not None and base["codecs"] is None:
             base.update(_asset_fields(record, info.probe))
         if info.modality == "audio" and base["media_type"] == "video":
             base["media_type"] = "audio"  # a "video" file that only holds sound
+        if info.modality == "audio":
+            heard.add(seg.get("audio"))
+        words = info.metadata.text() if n == 0 and info.metadata is not None else None
         yield {**base, **seg, "segment_index": n, "segment_id": segment_id_for(record["asset_id"], n, seg["start_s"]),
-               "n_segments": None, "error": None}
+               "n_segments": None, "error": None, "metadata_text": words}
         n += 1
     if info.probe is not None:
         base.update(_asset_fields(record, info.probe))
@@ -85,7 +99,9 @@ def iter_file_rows(record: dict, cfg: DecodeConfig, deadline: Deadline | None = 
             base["media_type"] = "audio"
     if info.duration_s is not None:
         base["duration_s"] = info.duration_s
-    yield {**base, "segment_index": -1, "n_segments": n, "error": None}
+    extra = info.metadata.columns() if info.metadata is not None else {}
+    yield {**base, **extra, "audio_fingerprint": heard.fingerprint(), "segment_index": -1, "n_segments": n,
+           "error": None}
 
 
 def decode_file(record: dict, cfg: DecodeConfig) -> list[dict]:
@@ -95,8 +111,9 @@ def decode_file(record: dict, cfg: DecodeConfig) -> list[dict]:
     """
     rows = list(iter_file_rows(record, cfg))
     marker, segs = rows[-1], rows[:-1]
+    carried = {k: marker.get(k) for k in ASSET_FROM_STREAM if k not in ("segment_index",)}
     for r in segs:
-        r.update(n_segments=len(segs), duration_s=marker["duration_s"], media_type=marker["media_type"])
+        r.update({k: v for k, v in carried.items() if k not in ("asset_id", "uri")}, n_segments=len(segs))
     return segs or [marker]
 
 

@@ -51,10 +51,13 @@ def _guard(uri: str, width: int, height: int, max_pixels: int) -> None:
         )
 
 
-def decode_image_file(uri: str, max_pixels: int, max_frames: int = 1) -> tuple[list[Image.Image], float]:
+def decode_image_file(uri: str, max_pixels: int, max_frames: int = 1,
+                      on_open=None) -> tuple[list[Image.Image], float]:
     """Decode ``uri`` into upright RGB frames (one for stills, up to ``max_frames`` for animations).
 
     Returns ``(frames, animation_seconds)``; raises :class:`DecodeError` naming the file.
+    ``on_open(img)``, if given, is called with the opened PIL image before its pixels are
+    decoded (the metadata reader); what it raises is not caught here.
     """
     with open_input(uri) as src:
         f = open(src, "rb") if isinstance(src, str) else src
@@ -68,6 +71,8 @@ def decode_image_file(uri: str, max_pixels: int, max_frames: int = 1) -> tuple[l
                 finally:
                     Image.MAX_IMAGE_PIXELS = old
                 _guard(uri, img.width, img.height, max_pixels)
+                if on_open is not None:
+                    on_open(img)
                 n = getattr(img, "n_frames", 1) or 1
                 if n > 1 and n * img.width * img.height > 64 * max_pixels:
                     raise DecodeError(

@@ -15,6 +15,8 @@ from medialake.errors import DecodeError
 from medialake.operators.audio import PcmBuffer, iter_pcm
 from medialake.operators.chunk import SpanPlanner, WindowPlanner, sample_times
 from medialake.operators.image import jpeg_thumbnail
+from medialake.operators.metadata_av import container_metadata
+from medialake.operators.phash import phash
 from medialake.operators.probe import Probe, open_container, probe, video_streams
 from medialake.operators.shots import detect_shots
 from medialake.operators.sources import Deadline
@@ -35,10 +37,11 @@ class TimelineReport:
         self.frames_decoded = 0
         self.frames_sampled = 0
         self.max_buffered_s = 0.0  # most audio held at once: bounded by the segment length
+        self.metadata = None  # medialake.operators.metadata.Metadata: the container's tags
 
 
 def _visuals(sampler: FrameSampler, start: float, end: float, cfg,
-             info: TimelineReport) -> tuple[bytes | None, list[bytes], list[float]]:
+             info: TimelineReport) -> tuple[bytes | None, list[bytes], list[float], int | None]:
     times = sample_times(start, end, cfg.frames_per_segment)
     thumb_t = round(start + min(1.0, (end - start) / 2), 4)
     short = max(cfg.frame_px, cfg.thumbnail_px)
@@ -47,6 +50,7 @@ def _visuals(sampler: FrameSampler, start: float, end: float, cfg,
     info.frames_decoded = sampler.decoded
     by_t = dict(zip(sorted(set(times + [thumb_t])), got))
     thumb = jpeg_thumbnail(by_t[thumb_t][1], cfg.thumbnail_px, cfg.thumbnail_quality) if thumb_t in by_t else None
+    key_hash = phash(by_t[thumb_t][1]) if thumb_t in by_t else None  # the keyframe's perceptual hash
     frames, ftimes = [], []
     for t in times:
         if t not in by_t:
@@ -54,7 +58,7 @@ def _visuals(sampler: FrameSampler, start: float, end: float, cfg,
         ft, img = by_t[t]
         frames.append(frame_jpeg(img, cfg.frame_px, cfg.frame_quality))
         ftimes.append(float(ft))
-    return thumb, frames, ftimes
+    return thumb, frames, ftimes, key_hash
 
 
 def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: TimelineReport) -> Iterator[dict]:
@@ -68,10 +72,10 @@ def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: Time
 
         def row(start: float, end: float) -> dict:
             deadline.check()
-            thumb, frames, ftimes = _visuals(sampler, start, end, cfg, info) if sampler else (None, [], [])
+            thumb, frames, ftimes, key_hash = _visuals(sampler, start, end, cfg, info) if sampler else (None, [], [], None)
             audio = buf.take(start, end).tobytes() if buf is not None else None
             return {"modality": modality, "start_s": float(start), "end_s": float(end), "thumbnail": thumb,
-                    "audio": audio, "frames": frames or None, "frame_times": ftimes or None}
+                    "audio": audio, "frames": frames or None, "frame_times": ftimes or None, "phash": key_hash}
 
         if buf is not None:
             ac = stack.enter_context(open_container(uri, timeout=cfg.timeout_s)) if sampler else c
@@ -89,6 +93,7 @@ def _open_streams(c, uri: str, media_type: str, cfg, deadline: Deadline,
     """Probe the open container ``c``, decide the modality (both recorded in ``info``) and,
     for video, start the frame sampler. Returns (sampler or None, duration in seconds or None)."""
     p = info.probe = probe(c)
+    info.metadata = container_metadata(c)
     vids = video_streams(c)
     if media_type == "audio" and not p.has_audio:
         raise DecodeError(f"{uri}: no audio stream (streams: {p.codecs or 'none'}); is it an audio file?")

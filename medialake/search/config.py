@@ -17,8 +17,9 @@ from pydantic import Field, field_validator
 from medialake.settings import Frozen, read_yaml_mapping, validate
 
 #: Names of the ranked lists that fusion weighs: one per embedding space, plus BM25
-#: matches of the query words (``fulltext``) and exact phrase matches (``phrase``).
-LISTS = ("text", "image_text", "audio", "fulltext", "phrase")
+#: matches of the query words (``fulltext``), exact phrase matches (``phrase``) and the
+#: pictures whose perceptual hash is near an image query's (``phash``).
+LISTS = ("text", "image_text", "audio", "fulltext", "phrase", "phash")
 
 
 class SearchConfig(Frozen):
@@ -55,6 +56,12 @@ class SearchConfig(Frozen):
                               "matching word (it starts at the first)")
     word_gap_s: float = Field(3.0, ge=0, description="text hits narrowed to their words merge when the words are "
                               "this close (a phrase said across two windows)")
+    phash_bits: int = Field(12, ge=0, le=32, description="an image query matches pictures whose perceptual hash "
+                            "differs in at most this many of 64 bits (re-encoded, resized or 5%-cropped copies: 0-10)")
+    collapse_duplicates: bool = Field(True, description="show near-duplicate assets (medialake duplicates) as one "
+                                      "result that counts its copies")
+    duplicate_threshold: float | None = Field(None, ge=0, le=1, description="distance (0-1) at or below which two "
+                                              "assets are copies; null: the defaults of medialake/search/duplicates.py")
     mark: tuple[str, str] = Field(("**", "**"), description="put around query words in the matching text")
 
     @field_validator("weights")

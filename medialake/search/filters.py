@@ -76,6 +76,9 @@ class Filters:
     ISO string; a bare ``until`` date includes that whole day). ``min_duration`` /
     ``max_duration``: the asset's duration in seconds (images have none and are excluded
     by a duration filter). ``language``: the spoken language code of the segment.
+    ``taken_since`` / ``taken_until``: the capture time the file records (EXIF, XMP, IPTC or
+    container ``creation_time``; inclusive, a bare ``taken_until`` date includes that day);
+    files that record none do not match.
     """
 
     media_type: str | None = None
@@ -85,14 +88,32 @@ class Filters:
     min_duration: float | None = None
     max_duration: float | None = None
     language: str | None = None
+    taken_since: datetime | date | str | None = None
+    taken_until: datetime | date | str | None = None
 
     @property
     def asset_level(self) -> bool:
-        return any(v is not None for v in (self.path_prefix, self.since, self.until, self.min_duration, self.max_duration))
+        return any(v is not None for v in (self.path_prefix, self.since, self.until, self.min_duration,
+                                           self.max_duration, self.taken_since, self.taken_until))
+
+    def _date_masks(self, assets: pa.Table, mask):
+        """``mask`` and the modification-time and capture-time conditions (False: cannot match)."""
+        for value, column, op, end in ((self.since, "mtime", pc.greater_equal, False),
+                                       (self.until, "mtime", pc.less_equal, True),
+                                       (self.taken_since, "taken_at", pc.greater_equal, False),
+                                       (self.taken_until, "taken_at", pc.less_equal, True)):
+            if value is None:
+                continue
+            dt = _as_datetime(value, end_of_day=end)
+            if dt is None or column not in assets.column_names:
+                return False
+            col = assets.column(column)
+            mask = pc.and_(mask, pc.fill_null(op(col, pa.scalar(dt, type=col.type)), False))
+        return mask
 
     def asset_mask(self, assets: pa.Table) -> pa.ChunkedArray | pa.Array | bool:
-        """Boolean mask over ``assets`` (columns uri, mtime, duration_s), or False when a
-        parameter can never match."""
+        """Boolean mask over ``assets`` (columns uri, mtime, duration_s, taken_at), or False
+        when a parameter can never match."""
         mask = pa.array([True] * assets.num_rows)
         if self.path_prefix is not None:
             uri = assets.column("uri")
@@ -100,14 +121,9 @@ class Filters:
             for prefix in _prefixes(str(self.path_prefix)):
                 hit = pc.or_(hit, pc.fill_null(pc.starts_with(uri, prefix), False))
             mask = pc.and_(mask, hit)
-        for value, op, end in ((self.since, pc.greater_equal, False), (self.until, pc.less_equal, True)):
-            if value is None:
-                continue
-            dt = _as_datetime(value, end_of_day=end)
-            if dt is None:
-                return False
-            mtime = assets.column("mtime")
-            mask = pc.and_(mask, pc.fill_null(op(mtime, pa.scalar(dt, type=mtime.type)), False))
+        mask = self._date_masks(assets, mask)
+        if mask is False:
+            return False
         for value, op in ((self.min_duration, pc.greater_equal), (self.max_duration, pc.less_equal)):
             if value is None:
                 continue
@@ -131,7 +147,8 @@ class Filters:
         if self.language is not None:
             parts.append(f"language = {sql_str(str(self.language))}")
         if self.asset_level:
-            assets = store.assets(["asset_id", "uri", "mtime", "duration_s"])
+            have = set(store.table("assets").schema.names)
+            assets = store.assets([c for c in ("asset_id", "uri", "mtime", "duration_s", "taken_at") if c in have])
             mask = self.asset_mask(assets)
             if mask is False:
                 return NOTHING

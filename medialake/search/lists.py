@@ -104,3 +104,28 @@ def gather(calls: list) -> list:
 
         _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="medialake-search")
     return [f.result() for f in [_pool.submit(c) for c in calls]]
+
+
+def phash_hits(table, hashes: list[int], limit: int, *, where: str | None = None, max_bits: int = 12,
+               columns: list[str] = HIT_COLUMNS) -> list[dict]:
+    """Segments whose picture's perceptual hash (``segments.phash``) is within ``max_bits`` of
+    one of ``hashes``, nearest first, with ``_distance`` = differing bits / 64. This is how an
+    image query finds the photo or video keyframe it was made from without an image model."""
+    import pyarrow as pa
+
+    from medialake.operators.phash import hamming_matrix
+
+    if not hashes or "phash" not in table.schema.names:
+        return []
+    cond = "phash IS NOT NULL" + (f" AND ({where})" if where else "")
+    t = table.search().where(cond).select(columns + ["phash"]).with_row_id(True).limit(None).to_arrow()
+    if t.num_rows == 0:
+        return []
+    bits = hamming_matrix(np.array(hashes, dtype=np.int64), t.column("phash").to_numpy()).min(axis=0)
+    keep = np.flatnonzero(bits <= max_bits)
+    keep = keep[np.lexsort((keep, bits[keep]))][:limit]
+    rows = t.take(pa.array(keep, type=pa.int64())).drop_columns(["phash"]).to_pylist()
+    for row, b in zip(rows, bits[keep]):
+        row["_distance"] = round(float(b) / 64, 4)
+    return rows
+

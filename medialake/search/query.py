@@ -22,7 +22,7 @@ from medialake.search.config import SearchConfig
 from medialake.search import evidence
 from medialake.search.filters import MEDIA_TYPES, NOTHING, Filters
 from medialake.search.fusion import Ranked, rrf
-from medialake.search.lists import fetch_rows, fulltext_hits, gather, phrase_hits, vector_hits
+from medialake.search.lists import fetch_rows, fulltext_hits, gather, phash_hits, phrase_hits, vector_hits
 from medialake.search.moments import Moment, mark, merge, query_terms, stem
 from medialake.search.spaces import VectorQuery, embed_query
 from medialake.store import Store, sql_in
@@ -58,7 +58,8 @@ def _text_calls(table, texts: list[str], k: int, where: str | None, cfg: SearchC
 
 
 def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str | None, cfg: SearchConfig,
-                 limit: int, notes: list[str] | None = None) -> tuple[list[Moment], dict[str, bytes | None]]:
+                 limit: int, notes: list[str] | None = None,
+                 hashes: list[int] | None = None) -> tuple[list[Moment], dict[str, bytes | None]]:
     """Everything a search does after embedding the query: one ranked list per vector and
     per text (run side by side, ids and scores only), weighted RRF, one take of the leading
     segments' rows, moments, and the winners' thumbnails (``segment_id -> JPEG``). ``benchmarks/search_bench.py``
@@ -74,6 +75,9 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
                   ef=cfg.ef, columns=RANK_COLUMNS)))
              for vq in vectors]
     calls += text_calls
+    if hashes and cfg.weight("phash") > 0:
+        calls.append(("phash<-image", cfg.weight("phash"),
+                      lambda: phash_hits(table, hashes, k, where=where, max_bits=cfg.phash_bits)))
     results = gather([c for _, _, c in calls])
     lists = [Ranked(name, hits, weight) for (name, weight, _), hits in zip(calls, results)]
     fused = rrf(lists, cfg.rrf_k)
@@ -122,6 +126,8 @@ def search(
     min_duration: float | None = None,
     max_duration: float | None = None,
     language: str | None = None,
+    taken_since=None,
+    taken_until=None,
     filters: Filters | None = None,
     limit: int = 10,
     min_score: float | None = None,
@@ -136,7 +142,8 @@ def search(
     ``media_type``), or as one ``filters=Filters(...)``, not both."""
     has_text = _check_request(query, db, image, audio, limit)
     loose = Filters(media_type=type, path_prefix=path_prefix, since=since, until=until,
-                    min_duration=min_duration, max_duration=max_duration, language=language)
+                    min_duration=min_duration, max_duration=max_duration, language=language,
+                    taken_since=taken_since, taken_until=taken_until)
     if filters is not None and loose != Filters():
         raise InputError("pass the filters either as filters=Filters(...) or one by one (type=, since=, ...), not both")
     cfg = config or SearchConfig()
@@ -153,15 +160,21 @@ def search(
     embedded = embed_query(table, text=str(query) if has_text else None, image=image, audio=audio,
                            config=cfg, encoders=encoders)
     notes = list(embedded.notes)
-    moments, thumbs = find_moments(table, embedded.vectors, embedded.texts, where, cfg, limit, notes)
+    wanted = limit + min(limit, 20) if cfg.collapse_duplicates else limit  # room for copies folded away
+    moments, thumbs = find_moments(table, embedded.vectors, embedded.texts, where, cfg, wanted, notes,
+                                   embedded.hashes)
     if not moments:
         return []
+    moments, copies = collapse(store, moments, cfg) if cfg.collapse_duplicates else (moments, {})
+    moments = moments[:limit]
     uris = {a["asset_id"]: a["uri"] for a in
             store.assets(["asset_id", "uri"], where=sql_in("asset_id", {m.asset_id for m in moments})).to_pylist()}
     terms = query_terms(" ".join(embedded.texts))
     out = []
     for m in moments:
         row, matched = _moment_row(m, uris.get(m.asset_id), thumbs.get(m.best.segment_id), terms, cfg)
+        row["copies"] = len(copies.get(m.asset_id, []))
+        row["copy_uris"] = [c["asset_uri"] for c in copies.get(m.asset_id, [])[:10]]
         if explain:
             row["explain"] = {"lists": m.ranks(), "matched_terms": sorted({w.lower() for w in matched}),
                               "transcript": embedded.transcript, "notes": notes}
@@ -177,6 +190,26 @@ def _min_score(value) -> float:
     if not 0.0 <= v <= 1.0:
         raise InputError(f"min_score must be a number from 0 to 1 (0 keeps every hit), got {value!r}")
     return v
+
+
+def collapse(store: Store, moments: list[Moment], cfg: SearchConfig) -> tuple[list[Moment], dict[str, list[dict]]]:
+    """Drop the moments of assets that are near-duplicates of an asset ranked above them
+    (whole photos and sounds, or a video's same stretch); returns the kept moments and,
+    per kept asset, its copies in the database (``medialake.search.duplicates``)."""
+    from medialake.search.duplicates import copies as copies_of
+
+    try:
+        found = copies_of(store, [m.asset_id for m in moments], cfg.duplicate_threshold)
+    except Exception as e:  # an older database without signatures: nothing to collapse
+        log.debug("near-duplicates not looked up: %s", e)
+        return moments, {}
+    kept: list[Moment] = []
+    for m in moments:
+        twin = next((k for k in kept if any(c["asset_id"] == m.asset_id for c in found.get(k.asset_id, []))
+                     and (m.media_type != "video" or abs(k.start_s - m.start_s) < 1.0)), None)
+        if twin is None:
+            kept.append(m)
+    return kept, {m.asset_id: found.get(m.asset_id, []) for m in kept}
 
 
 def _check_request(query, db, image, audio, limit) -> bool:

@@ -52,6 +52,7 @@ class EmbeddedQuery:
     vectors: list[VectorQuery] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # for the full-text index
     transcript: str | None = None
+    hashes: list[int] = field(default_factory=list)  # perceptual hashes of an image query
     notes: list[str] = field(default_factory=list)  # spaces skipped and why
 
 
@@ -105,7 +106,8 @@ def embed_query(table, *, text: str | None = None, image: str | Path | None = No
     if text and text.strip():
         _embed_text(out, text, "text", columns, enc, config)
     if image is not None:
-        _embed_image(out, image, columns, enc)
+        hashed = "phash" in table.schema.names and table.count_rows("phash IS NOT NULL") > 0
+        _embed_image(out, image, columns, enc, hashed)
     if audio is not None:
         _embed_audio(out, audio, columns, enc, config)
     return out
@@ -127,16 +129,28 @@ def _embed_text(out: EmbeddedQuery, text: str, source: str, columns: dict[str, i
         out.vectors.append(VectorQuery(space, column, vec, source))
 
 
-def _embed_image(out: EmbeddedQuery, image: str | Path, columns: dict[str, int], enc: Encoders) -> None:
-    """Add the image's vector in the ``image_text`` space; NotConfiguredError if there is none."""
+def _embed_image(out: EmbeddedQuery, image: str | Path, columns: dict[str, int], enc: Encoders,
+                 hashed: bool = False) -> None:
+    """Add the image's perceptual hash (``hashed``: the segments have ``phash``) and its vector
+    in the ``image_text`` space; NotConfiguredError if neither can be searched."""
+    from medialake.operators.phash import phash
+
     column = next((c for c in columns if space_of(c) == "image_text"), None)
-    if column is None:
-        raise NotConfiguredError("this database has no image_text vectors (image_vector column); "
-                         "ingest with an image/text model to search by image")
-    e = enc.get("image_text")
-    if e is None or not hasattr(e, "embed_images"):
+    e = enc.get("image_text") if column is not None else None
+    semantic = column is not None and e is not None and hasattr(e, "embed_images")
+    if not semantic and not hashed:
+        if column is None:
+            raise NotConfiguredError("this database has no image_text vectors (image_vector column) nor perceptual "
+                                     "hashes; re-ingest it with this medialake, or with an image/text model")
         raise NotConfiguredError("no image/text model is configured for search; set `models.image_text` in the search config")
-    vec = _check_dim(e.embed_images([read_image(image)])[0], column, columns[column], "image_text")
+    picture = read_image(image)
+    if hashed:
+        out.hashes.append(phash(picture))
+    if not semantic:
+        out.notes.append("image_text: no image vectors or no image/text model; the image query is matched "
+                         "by perceptual hash (copies and frames of the same picture)")
+        return
+    vec = _check_dim(e.embed_images([picture])[0], column, columns[column], "image_text")
     out.vectors.append(VectorQuery("image_text", column, vec, "image"))
 
 

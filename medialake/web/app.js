@@ -146,6 +146,21 @@ function renderResults(moments) {
 
 // ---- the asset view: player at the moment, summary, transcript lines that seek ----
 
+// What the file says about itself (EXIF/XMP/IPTC/container tags), as short facts.
+function fileTags(asset) {
+  const md = asset.metadata || {};
+  const list = (v) => (Array.isArray(v) ? v.join(", ") : v);
+  const camera = [asset.camera_make, asset.camera_model].filter(Boolean).join(" ");
+  return [
+    asset.taken_at ? `taken ${String(asset.taken_at).slice(0, 16).replace("T", " ")}` : null,
+    camera || null, md.lens,
+    asset.gps_lat != null && asset.gps_lon != null ? `GPS ${asset.gps_lat.toFixed(5)}, ${asset.gps_lon.toFixed(5)}` : null,
+    md.title, md.description, md.artist, md.album,
+    md.keywords ? `keywords: ${list(md.keywords)}` : null,
+    md.people ? `people: ${list(md.people)}` : null,
+  ].filter(Boolean);
+}
+
 let player = null;
 
 function seek(t, play = true) {
@@ -164,6 +179,7 @@ async function openViewer(m) {
   $("v-meta").textContent = m.media_type === "image" ? "image" :
     `${m.media_type} · moment ${fmtTime(m.start_s)} – ${fmtTime(m.end_s)}`;
   $("v-summary").textContent = "";
+  $("v-tags").textContent = "";
   $("v-transcript").replaceChildren();
   const box = $("v-player");
   box.replaceChildren();
@@ -188,6 +204,7 @@ async function openViewer(m) {
   const facts = [asset.media_type, asset.duration_s ? `${fmtTime(asset.duration_s)} long` : null,
     asset.width && asset.height ? `${asset.width}×${asset.height}` : null, asset.codecs, asset.uri].filter(Boolean);
   $("v-meta").textContent = facts.join(" · ");
+  $("v-tags").textContent = fileTags(asset).join(" · ");
   $("v-summary").textContent = asset.summary || "(no summary)";
   const lines = asset.segments.filter((s) => s.transcript || s.text || s.ocr_text || s.caption);
   if (!lines.length) $("v-transcript").append(el("li", { class: "empty" }, "(no transcript)"));
