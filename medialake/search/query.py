@@ -77,7 +77,8 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     calls += text_calls
     if hashes and cfg.weight("phash") > 0:
         calls.append(("phash<-image", cfg.weight("phash"),
-                      lambda: phash_hits(table, hashes, k, where=where, max_bits=cfg.phash_bits)))
+                      lambda: evidence.annotate("phash<-image", "phash", phash_hits(
+                          table, hashes, k, where=where, max_bits=cfg.phash_bits))))
     results = gather([c for _, _, c in calls])
     lists = [Ranked(name, hits, weight) for (name, weight, _), hits in zip(calls, results)]
     fused = rrf(lists, cfg.rrf_k)
