@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/medialake ingest samples --db $(DEMO_DB)
+	$(BIN)/medialake ingest samples --db $(DEMO_DB) --config samples/demo.yaml
 	$(BIN)/medialake search "quarterly budget review" --db $(DEMO_DB) --limit 3
 	$(BIN)/medialake search "bread delivered to the island" --db $(DEMO_DB) --limit 3
 	$(BIN)/medialake search "a lighthouse lamp at night" --db $(DEMO_DB) --type audio --limit 3

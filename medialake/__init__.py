@@ -24,7 +24,7 @@ def ingest(source, db, **kwargs):
     return _ingest(source, db, **kwargs)
 
 
-def search(query, db, **kwargs):
+def search(query=None, db=None, **kwargs):
     """Search ``db`` for moments matching ``query``; see :func:`medialake.search.query.search`."""
     from medialake.search.query import search as _search
 

@@ -134,7 +134,8 @@ def ingested(tmp_path_factory) -> Lake:
         for sub in ("video", "images"):
             shutil.copytree(SAMPLES / sub, archive / sub)
         db = str(tmp / "lake.lance")
-        summary = medialake.ingest(archive, db)
+        # the demo's config (samples/demo.yaml): tiny.en hears the samples' synthetic voice
+        summary = medialake.ingest(archive, db, config_path=SAMPLES / "demo.yaml")
         assert summary.failed == 0, summary.failures
         lake = Lake(db=db, archive=archive, outside=tmp)
         lake.ids = {Path(p).name: asset_id_for(str(p)) for p in archive.rglob("*.*") if p.name != "NOTICE"}

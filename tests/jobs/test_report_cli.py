@@ -62,13 +62,14 @@ def test_search_cli_filters_and_explain(lake, capsys):
     out = capsys.readouterr().out
     assert "/archive/talks/budget.mp4" in out.splitlines()[0]
     assert "**budget**" in out and "matched in: " in out and "phrase #1" in out
-    assert main(["search", "budget", "--db", lake, "--json", "--path-prefix", "/archive/radio", "--language", "en"]) == 0
+    assert main(["search", "budget", "--db", lake, "--json", "--path-prefix", "/archive/radio", "--language", "en",
+                 "--min-score", "0"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert hits and {h["asset_uri"] for h in hits} == {"/archive/radio/lighthouse.mp3"}
     assert main(["search", "budget", "--db", lake, "--since", "2030-01-01"]) == 0
     assert "no matches" in capsys.readouterr().out
     assert main(["search", "budget", "--db", lake, "--json", "--min-duration", "100", "--max-duration", "1000",
-                 "--until", "2024-12-31"]) == 0
+                 "--until", "2024-12-31", "--min-score", "0"]) == 0
     assert {h["asset_id"] for h in json.loads(capsys.readouterr().out)} == {"v2"}
 
 
