@@ -190,7 +190,7 @@ def vector_columns(table) -> dict[str, int]:
 #: Rows per IVF partition, whatever the table's size. A query probes a fixed number of
 #: partitions (``SearchConfig.nprobes``, 8), so a steady partition size keeps the share of
 #: each query's neighbourhood that it searches, and with it the recall, as the table grows
-#: (``benchmarks/search_bench.py``: recall@10 0.99 at 100k, 1M and 2M rows with nprobes 8),
+#: (``benchmarks/search_bench.py``: recall@10 0.993-0.996 at 1M rows with nprobes 8; other sizes not yet measured),
 #: and keeps each partition's HNSW graph quick to build and to search.
 ROWS_PER_PARTITION = 8192
 
