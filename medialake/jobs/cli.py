@@ -12,16 +12,30 @@ from medialake.errors import MedialakeError
 from medialake.uris import absolute
 
 
+def _bottleneck():
+    if "ray.data" not in sys.modules:  # Ray not started yet
+        return None
+    from medialake.pipelines.monitor import bottleneck
+
+    return bottleneck()
+
+
 def _ingest(args: argparse.Namespace) -> int:
     from medialake.jobs.ingest import ingest
+    from medialake.jobs.progress import IngestProgress
 
+    mode = "quiet" if args.quiet else os.environ.get("MEDIALAKE_PROGRESS_MODE", "auto")
+    progress = IngestProgress(mode=mode, bottleneck=_bottleneck)
     summary = ingest(args.source, args.db, profile=args.profile, config_path=args.config,
-                     full=args.full, address=args.address)
+                     full=args.full, address=args.address, progress=progress)
     for uri, reason in summary.failures.items():
         print(f"failed: {uri}: {reason}", file=sys.stderr)
     print(summary.line())
     if summary.outcomes:
         print(summary.details())
+    if summary.ingested or summary.failed:
+        f = progress.fields()
+        print(f"{f['hours']:.2f} h of media in {summary.seconds:.1f} s ({f['hours'] * 3600 / max(summary.seconds, 1e-9):.1f}x real time)")
     return 0
 
 
@@ -55,8 +69,11 @@ def _search(args: argparse.Namespace) -> int:
     from medialake.search.config import load_search_config
     from medialake.search.query import search
 
+    from medialake.jobs.checks import existing_database
+
     if not args.query and not args.image and not args.audio:
         raise MedialakeError("nothing to search for: give QUERY, --image FILE or --audio FILE")
+    existing_database(args.db)
     moments = search(args.query, args.db, type=args.type, limit=args.limit, image=args.image, audio=args.audio,
                      path_prefix=args.path_prefix, since=args.since, until=args.until,
                      min_duration=args.min_duration, max_duration=args.max_duration, language=args.language,
@@ -164,6 +181,9 @@ def parser() -> argparse.ArgumentParser:
     for add in (_ingest_parser, _search_parser, _duplicates_parser, _serve_parser, _submit_parser, _schedule_parser,
                 _report_parser):
         add(sub)
+    for command in sub.choices.values():
+        command.add_argument("-v", "--verbose", action="store_true",
+                             help="show Ray's own logs and progress, and a traceback on errors")
     return p
 
 
@@ -177,6 +197,7 @@ def _ingest_parser(sub) -> None:
     i.add_argument("--config", default=None, metavar="FILE.yaml", help="YAML config overriding the profile")
     i.add_argument("--full", action="store_true", help="re-ingest every file, changed or not")
     i.add_argument("--address", default=None, help="Ray cluster address ('auto', 'ray://host:10001'); default: local Ray")
+    i.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
     i.set_defaults(func=_ingest)
 
 
@@ -228,7 +249,8 @@ def _submit_parser(sub) -> None:
                                    "Example: medialake submit --address http://head:8265 -- ingest s3://b/media --db s3://b/lake")
     j.add_argument("--address", required=True, help="Ray dashboard / job server URL, e.g. http://HOST:8265")
     j.add_argument("--no-wait", action="store_true", help="return after submitting, without streaming logs")
-    j.add_argument("--python", default="python", help="python executable on the cluster (default: python)")
+    j.add_argument("--python", default="auto", help="python executable on the cluster "
+                   "(default: auto, the interpreter the cluster's Ray runs)")
     j.add_argument("args", nargs=argparse.REMAINDER, metavar="-- COMMAND ...", help="the medialake command to run")
     j.set_defaults(func=_submit)
 
@@ -262,13 +284,36 @@ def _report_parser(sub) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.verbose:
+        os.environ["MEDIALAKE_VERBOSE"] = "1"
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         return args.func(args)
-    except MedialakeError as e:
-        print(f"medialake: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("medialake: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - one line a person can act on; --verbose adds the traceback
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"medialake: error: {error_line(e, getattr(args, 'db', None))}", file=sys.stderr)
         return 2
+
+
+def error_line(e: BaseException, db: str | None = None) -> str:
+    """The one line ``main`` prints for an exception: medialake's own message, an
+    explained storage error, or the exception's first line with a pointer to --verbose."""
+    from medialake.jobs.checks import explain_os_error
+
+    if isinstance(e, MedialakeError):
+        return str(e)
+    explained = explain_os_error(e, db)
+    if explained:
+        return explained
+    first = (str(e).strip().splitlines() or [""])[0][:300]
+    return f"{type(e).__name__}: {first} (run again with --verbose for the details)"
 
 
 if __name__ == "__main__":

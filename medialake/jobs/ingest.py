@@ -60,6 +60,7 @@ def ingest(
     config_path: str | Path | None = None,
     full: bool = False,
     address: str | None = None,
+    progress=None,
 ) -> IngestSummary:
     """Ingest every media file under ``source`` into the LanceDB database ``db``.
 
@@ -76,15 +77,25 @@ def ingest(
     next run finishes the work. A file that cannot be decoded, or on which a model keeps
     failing, becomes a failed asset row (with ``config.on_error == "record"``, the
     default) and the run goes on. Every run adds a row to ``runs``.
+
+    ``progress``: an observer told what the run does (``begin(total, sizes)``, ``batch(table)``
+    for every batch that reaches the sink, ``set_phase(name)``, ``close()``), such as
+    :class:`medialake.jobs.progress.IngestProgress`.
     """
+    from medialake.jobs.checks import writable_database
     from medialake.lock import DatabaseLock
 
     from medialake.operators.scan import resolve_source
 
     cfg = config or load_config(config_path, profile=profile)
     resolve_source(str(source))  # a missing source fails before the database is touched
+    writable_database(str(db))  # a file, a read-only directory: one line, before any work
     with DatabaseLock(str(db)):
-        return _run(source, db, cfg, full=full, address=address)
+        try:
+            return _run(source, db, cfg, full=full, address=address, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ class _RunIds:
     model_versions: str
 
 
-def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> IngestSummary:
+def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None, progress=None) -> IngestSummary:
     from medialake.operators.scan import resolve_source
     from medialake.pipelines.versions import model_versions
     from medialake.store import Store, maintain
@@ -116,7 +127,7 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
     counts, first_result = None, None
     if changes.todo:
         _mark_pending(store, changes, extra, ids.config_hash, now)
-        counts, first_result = _process(store, changes, cfg, extra, ids.config_hash, address, t0)
+        counts, first_result = _process(store, changes, cfg, extra, ids.config_hash, address, t0, progress)
     summary = IngestSummary(
         seen=len(records),
         ingested=counts.done if counts else 0,
@@ -132,6 +143,8 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None) -> I
     if changes.todo or changes.deleted:
         # vector index per vector column (exact search below the threshold), positional
         # full-text index, then compaction: see medialake.store.maintain
+        if progress is not None:
+            progress.set_phase("indexing")
         maintain(store)
     _record_run(store, summary, ids, source=source, started=started, full=full, address=address)
     return summary
@@ -176,7 +189,7 @@ def _mark_pending(store, changes, extra: dict[str, dict], config_hash: str, now:
 
 
 def _process(store, changes, cfg: IngestConfig, extra: dict[str, dict], config_hash: str, address: str | None,
-             t0: float):
+             t0: float, progress=None):
     """Run the pipeline over ``changes.todo`` into the sink, which marks assets done, then
     summarize each asset. Returns (sink counts, seconds until the first result)."""
     from medialake.operators.sink import LanceSink
@@ -185,6 +198,8 @@ def _process(store, changes, cfg: IngestConfig, extra: dict[str, dict], config_h
     from medialake.pipelines.summaries import preload, summarize_assets
 
     first_result = None
+    if progress is not None:
+        progress.begin(len(changes.todo), {w.asset_id: w.size or 0 for w in changes.todo})
     ensure_ray(address)
     summarizer = preload(cfg)  # loads in a driver thread while the stream runs
     sink = LanceSink(store, config_hash=config_hash, asset_extra=extra, flush_rows=cfg.commit_every)
@@ -192,7 +207,11 @@ def _process(store, changes, cfg: IngestConfig, extra: dict[str, dict], config_h
         if first_result is None:
             first_result = time.perf_counter() - t0
         sink.write(batch)
+        if progress is not None:
+            progress.batch(batch)
     counts = sink.close()
+    if progress is not None:
+        progress.set_phase("writing summaries")
     store.remove_uncommitted([w.asset_id for w in changes.todo])  # segments of assets that failed midway
     # one summary per asset, on the driver
     summarize_assets(store, [w.asset_id for w in changes.todo], cfg, loading=summarizer)

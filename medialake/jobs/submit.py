@@ -27,12 +27,39 @@ def package_dir() -> str:
     return os.path.dirname(os.path.abspath(medialake.__file__))
 
 
-def entrypoint(args: list[str], python: str = "python") -> str:
-    """The shell command the job runs: ``python -m medialake ARGS`` (ingest joins the cluster)."""
+#: Shell lines that find the interpreter of the cluster's Ray: the job's shell is a child of
+#: Ray's job supervisor, a Ray worker whose memory maps name the ``site-packages`` that Ray
+#: was loaded from; that prefix's ``bin/python`` is the one with Ray and medialake's
+#: dependencies, even when the cluster was started from a virtualenv that was not activated.
+FIND_PYTHON = (
+    "ML_PY=$(sed -n 's#^.* \\(/.*\\)/lib/python3[.0-9]*/site-packages/ray/_raylet.so$#\\1/bin/python#p' "
+    "/proc/$PPID/maps 2>/dev/null | head -n 1); "
+    '[ -x "$ML_PY" ] || ML_PY=python; echo "medialake: the job runs $ML_PY"; '
+)
+
+
+def entrypoint(args: list[str], python: str = "auto") -> str:
+    """The shell command the job runs: ``python -m medialake ARGS`` (ingest joins the cluster).
+    ``python="auto"``: the interpreter of the cluster's Ray (:data:`FIND_PYTHON`)."""
     args = list(args)
     if args and args[0] == "ingest" and not any(a == "--address" or a.startswith("--address=") for a in args):
         args += ["--address", "auto"]
+    if python == "auto":
+        return FIND_PYTHON + 'exec "$ML_PY" ' + shlex.join(["-m", "medialake", *args])
     return shlex.join([python, "-m", "medialake", *args])
+
+
+def missing_module_hint(log: str, python: str) -> str | None:
+    """One line for a job that died because its interpreter lacks a dependency, or None."""
+    import re
+
+    m = re.search(r"ModuleNotFoundError: No module named '([^']+)'", log)
+    if not m:
+        return None
+    used = re.search(r"medialake: the job runs (\S+)", log)
+    which = used.group(1) if used else python
+    return (f"the cluster's {which} lacks medialake's dependencies (no module {m.group(1)!r}); pass "
+            f"--python with the interpreter of the cluster's Ray (e.g. --python /path/to/venv/bin/python)")
 
 
 def runtime_env(env_vars: dict[str, str] | None = None, pip: list[str] | None = None) -> dict:
@@ -54,7 +81,7 @@ def runtime_env(env_vars: dict[str, str] | None = None, pip: list[str] | None = 
     return out
 
 
-def submit(address: str, args: list[str], *, wait: bool = True, python: str = "python",
+def submit(address: str, args: list[str], *, wait: bool = True, python: str = "auto",
            env_vars: dict[str, str] | None = None, pip: list[str] | None = None,
            echo: Callable[[str], None] = lambda s: print(s, end="", flush=True),
            timeout_s: float | None = None) -> tuple[str, str]:
@@ -85,8 +112,11 @@ def submit(address: str, args: list[str], *, wait: bool = True, python: str = "p
     if not wait:
         return job_id, str(client.get_job_status(job_id))
 
+    seen: list[str] = []
+
     async def tail() -> None:
         async for lines in client.tail_job_logs(job_id):
+            seen.append(lines)
             echo(lines)
 
     try:
@@ -100,6 +130,9 @@ def submit(address: str, args: list[str], *, wait: bool = True, python: str = "p
         status = str(client.get_job_status(job_id))
     status = status.split(".")[-1]
     echo(f"Ray job {job_id}: {status}\n")
+    hint = missing_module_hint("".join(seen), python) if status != "SUCCEEDED" else None
+    if hint:
+        raise InputError(hint)
     return job_id, status
 
 

@@ -15,14 +15,14 @@ import json
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from medialake.errors import ConfigError
 from medialake.models.asr import AsrOptions
 from medialake.models.captioner import CaptionOptions
 from medialake.models.embedding import EncoderOptions
 from medialake.models.ocr import OcrOptions
-from medialake.models.registry import DEFAULT_MODELS
+from medialake.models.registry import BUILTIN, DEFAULT_MODELS
 from medialake.models.stage import NoOptions
 from medialake.models.summarizer import SummarizerOptions
 from medialake.operators.config import DecodeConfig
@@ -45,6 +45,17 @@ class RoleConfig(Frozen, Generic[OptionsT]):
     num_gpus: float = Field(0.0, ge=0, description="GPUs per actor; fractions share a GPU")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     options: OptionsT = Field(default_factory=dict, validate_default=True, description="the model stage's options")
+
+    @field_validator("model")
+    @classmethod
+    def _model_dir_exists(cls, v: str | None) -> str | None:
+        """A model given as a path (``/x``, ``./x``, ``~/x``, ``a/b/c``) must exist: a typo
+        fails at load, not in an actor an hour later."""
+        if v and v not in BUILTIN and (v.startswith(("/", "./", "../", "~")) or v.count("/") > 1):
+            if not Path(v).expanduser().exists():
+                raise ValueError(f"model directory {v!r} does not exist; pass an existing directory, "
+                                 f"a built-in name ({', '.join(BUILTIN)}), a hub id like org/name, or null")
+        return v
 
 
 class RetryConfig(Frozen):

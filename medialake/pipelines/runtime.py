@@ -22,6 +22,8 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import ray
 
+    from medialake.pipelines import monitor, quiet
+
     if ray.is_initialized():
         return ray
     pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -30,19 +32,19 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
         # unless this driver is a Ray job (``medialake submit``) whose runtime env brought it.
         env = {"env_vars": {"RAY_AUTH_MODE": "disabled"}, "py_modules": [os.path.join(pkg_root, "medialake")]}
         try:
-            ray.init(address=address, runtime_env=env, log_to_driver=True)
+            ray.init(address=address, runtime_env=env, **quiet.init_options())
         except ValueError as e:
             if "runtime env" not in str(e):
                 raise
-            ray.init(address=address, log_to_driver=True)
+            ray.init(address=address, **quiet.init_options())
     else:
         pp = os.environ.get("PYTHONPATH", "")
         if pkg_root not in pp.split(os.pathsep):
             os.environ["PYTHONPATH"] = pkg_root + (os.pathsep + pp if pp else "")
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=True,
-                 logging_level="WARNING")
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **quiet.init_options())
     ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = os.environ.get("MEDIALAKE_PROGRESS", "1") != "0"
+    quiet.quiet_data(ctx)  # Ray's own output only with --verbose (medialake.pipelines.quiet)
+    monitor.install(ctx)  # the slowest stage, for the progress line
     tune_data_context(ctx)
     return ray
 
