@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -24,10 +25,13 @@ def _ingest(args: argparse.Namespace) -> int:
     from medialake.jobs.ingest import ingest
     from medialake.jobs.progress import IngestProgress
 
+    from medialake.jobs.terminal import DriverStderr
+
     mode = "quiet" if args.quiet else os.environ.get("MEDIALAKE_PROGRESS_MODE", "auto")
-    progress = IngestProgress(mode=mode, bottleneck=_bottleneck)
-    summary = ingest(args.source, args.db, profile=args.profile, config_path=args.config,
-                     full=args.full, address=args.address, progress=progress)
+    with contextlib.nullcontext(sys.stderr) if args.verbose else DriverStderr() as term:
+        progress = IngestProgress(mode=mode, stream=term, bottleneck=_bottleneck)
+        summary = ingest(args.source, args.db, profile=args.profile, config_path=args.config,
+                         full=args.full, address=args.address, progress=progress)
     for uri, reason in summary.failures.items():
         print(f"failed: {uri}: {reason}", file=sys.stderr)
     print(summary.line())
