@@ -85,6 +85,8 @@ def _search(args: argparse.Namespace) -> int:
                      explain=args.explain, config=load_search_config(args.search_config) if args.search_config else None)
     for m in moments:
         m.pop("thumbnail", None)  # JPEG bytes: the Python API returns them
+    if args.open or args.link:
+        _print_link(args)
     if args.json:
         print(json.dumps(moments, indent=2))
         return 0
@@ -107,6 +109,25 @@ def _search(args: argparse.Namespace) -> int:
         for note in ex.get("notes", []):
             print(f"note: {note}")
     return 0
+
+
+def page_link(base: str, query: str | None, **filters) -> str:
+    """The search page's address for ``query`` and ``filters``: ``http://127.0.0.1:8000/?q=...&type=audio``."""
+    from urllib.parse import urlencode
+
+    params = {"q": query or "", **{k: v for k, v in filters.items() if v not in (None, "")}}
+    return base.rstrip("/") + "/?" + urlencode(params)
+
+
+def _print_link(args: argparse.Namespace) -> None:
+    url = page_link(args.url, args.query, type=args.type, path_prefix=args.path_prefix,
+                    date_from=args.since[:10] if args.since else None, date_to=args.until[:10] if args.until else None,
+                    limit=args.limit if args.limit != 10 else None)
+    print(f"open in the browser (with `medialake serve --db {args.db}` running): {url}", file=sys.stderr)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
 
 
 def _iso_date(text: str) -> str:
@@ -145,6 +166,11 @@ def add_search_options(s: argparse.ArgumentParser) -> None:
 def _report(args: argparse.Namespace) -> int:
     from medialake.jobs.report import format_report, report
 
+    if args.html:
+        from medialake.jobs.report_html import write_report_html
+
+        print(f"wrote {write_report_html(args.db, args.html, last_runs=args.runs)}")
+        return 0
     tables = report(args.db, last_runs=args.runs)
     if args.json:
         print(json.dumps({k: v.to_dicts() for k, v in tables.items()}, indent=2, default=str))
@@ -213,6 +239,9 @@ def _search_parser(sub) -> None:
     s.add_argument("--type", choices=["video", "audio", "image"], default=None, help="only this media type")
     s.add_argument("--limit", type=int, default=10, help="how many moments (default 10)")
     s.add_argument("--json", action="store_true", help="print a JSON list of moments")
+    s.add_argument("--link", action="store_true", help="also print the address of this search on the page")
+    s.add_argument("--open", action="store_true", help="open this search on the page in the browser (and print its address)")
+    s.add_argument("--url", default="http://127.0.0.1:8000/", help="where `medialake serve` runs (default http://127.0.0.1:8000/)")
     s.set_defaults(func=_search)
     add_search_options(s)
 
@@ -283,6 +312,8 @@ def _report_parser(sub) -> None:
     r.add_argument("--db", required=True, help="LanceDB database directory")
     r.add_argument("--runs", type=int, default=5, help="how many of the last runs to list (default 5)")
     r.add_argument("--json", action="store_true", help="print the tables as JSON")
+    r.add_argument("--html", default=None, metavar="FILE",
+                   help="write one self-contained HTML page with charts to FILE (no network needed to view it)")
     r.set_defaults(func=_report)
 
 

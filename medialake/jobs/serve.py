@@ -32,6 +32,7 @@ from fastapi.staticfiles import StaticFiles
 
 from medialake.errors import NotConfiguredError, InputError, MedialakeError, ModelError
 from medialake.jobs.serve_media import mime_type, resolve_media, sniff_upload, valid_id
+from medialake.jobs.serve_library import add_library_routes
 from medialake.jobs.serve_search import api_filters, run_search
 from medialake.store import Store, sql_str
 
@@ -69,14 +70,16 @@ def _not_found(what: str) -> HTTPException:
 
 
 def _plain_columns(table) -> list[str]:
-    """Columns of a table without vectors and binary blobs (what JSON can carry)."""
+    """Columns of a table without vectors and binary blobs (what JSON can carry); lists of
+    records, such as a segment's ``words`` with their times, are kept."""
     import pyarrow as pa
 
     keep = []
     for f in table.schema:
         t = f.type
         if pa.types.is_list(t) or pa.types.is_fixed_size_list(t) or pa.types.is_large_list(t):
-            continue
+            if not (pa.types.is_list(t) and pa.types.is_struct(t.value_type)):  # word timings stay
+                continue
         if pa.types.is_binary(t) or pa.types.is_large_binary(t):
             continue
         keep.append(f.name)
@@ -105,6 +108,7 @@ def create_app(db: str, token: str | None = None, *, media_roots: list[str] | No
     _add_search_routes(app, db, max_upload_bytes)
     _add_asset_routes(app, db)
     _add_media_route(app, db, list(media_roots or []), os.getcwd())
+    add_library_routes(app, db)
     return app
 
 

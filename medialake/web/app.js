@@ -5,9 +5,15 @@ const $ = (id) => document.getElementById(id);
 const state = { file: null, moments: [], terms: [] };
 
 // A page opened with ?token=... got a cookie from the server; keep the token out of the address bar.
-if (new URLSearchParams(location.search).has("token")) {
-  history.replaceState(null, "", location.pathname);
+{
+  const p = new URLSearchParams(location.search);
+  if (p.has("token")) {
+    p.delete("token");
+    history.replaceState(null, "", location.pathname + (p.toString() ? "?" + p : ""));
+  }
 }
+
+const FILTERS = ["type", "date_from", "date_to", "path_prefix", "limit"];
 
 function fmtTime(s) {
   s = Math.max(0, Number(s) || 0);
@@ -54,7 +60,7 @@ function marked(text, terms) {
 
 function filterParams() {
   const p = {};
-  for (const id of ["type", "date_from", "date_to", "path_prefix", "limit"]) {
+  for (const id of FILTERS) {
     const v = $(id).value.trim();
     if (v) p[id] = v;
   }
@@ -77,10 +83,54 @@ async function apiError(resp) {
   }
 }
 
-async function runSearch(ev) {
+// ---- the address carries the query and filters: /?q=...&type=..., reloadable and shareable ----
+
+function pageParams() {
+  const p = new URLSearchParams();
+  const q = $("q").value.trim();
+  if (q) p.set("q", q);
+  for (const [k, v] of Object.entries(filterParams())) if (!(k === "limit" && v === "12")) p.set(k, v);
+  return p;
+}
+
+function remember(extra = {}, replace = false) {
+  const p = pageParams();
+  for (const [k, v] of Object.entries(extra)) if (v !== null && v !== undefined) p.set(k, v);
+  const url = location.pathname + (p.toString() ? "?" + p : "");
+  if (url === location.pathname + location.search) return;
+  if (replace) history.replaceState(null, "", url); else history.pushState(null, "", url);
+}
+
+function fromAddress() {
+  const p = new URLSearchParams(location.search);
+  $("q").value = p.get("q") || "";
+  for (const id of FILTERS) $(id).value = p.get(id) || (id === "limit" ? "12" : "");
+  return p;
+}
+
+async function route() {
+  const p = fromAddress();
+  if (p.get("q")) await runSearch(null, false); else showLanding();
+  if (p.get("asset")) openAsset(p.get("asset"), Number(p.get("t")) || 0, false);
+  else if (!$("viewer").hidden) closeViewer(false);
+}
+
+function showView(which) {
+  $("landing").hidden = which !== "landing";
+  $("nomatch").hidden = which !== "nomatch";
+  $("results").hidden = which !== "results";
+}
+
+async function runSearch(ev, push = true) {
   if (ev) ev.preventDefault();
   const q = $("q").value.trim();
-  if (!q && !state.file) { setStatus("Type some words or drop a file to search with."); return; }
+  if (!q && !state.file) {
+    if (push) remember();
+    showLanding();
+    setStatus("Type some words or drop a file to search with.");
+    return;
+  }
+  if (push && !state.file) remember();
   const params = filterParams();
   let resp;
   setStatus("Searching…");
@@ -99,12 +149,27 @@ async function runSearch(ev) {
     state.terms = q.split(/\s+/).filter((t) => t.length > 2);
     const moments = await resp.json();
     renderResults(moments);
-    setStatus(moments.length ? `${moments.length} moment${moments.length > 1 ? "s" : ""}` : "No matches.");
+    if (moments.length) {
+      showView("results");
+      setStatus(`${moments.length} moment${moments.length > 1 ? "s" : ""}`);
+    } else {
+      showNoMatch(q, params);
+    }
   } catch (e) {
     setStatus(`Search failed: ${e}`, true);
   } finally {
     $("go").disabled = false;
   }
+}
+
+function showNoMatch(q, params) {
+  const filters = Object.entries(params).filter(([k]) => k !== "limit");
+  $("nomatch-title").textContent = q ? `No matches for “${q}”` : "No matches for this file";
+  $("nomatch-why").textContent = (filters.length ? `With ${filters.map(([k, v]) => `${k.replace("_", " ")} ${v}`).join(", ")}: ` : "") +
+    "nothing in the library says, shows or sounds like that. Try other words, or fewer filters.";
+  $("nomatch-clear").hidden = !filters.length;
+  setStatus("No matches.");
+  showView("nomatch");
 }
 
 function thumbUrl(m) {
@@ -144,7 +209,7 @@ function renderResults(moments) {
   });
 }
 
-// ---- the asset view: player at the moment, summary, transcript lines that seek ----
+// ---- the asset view: player at the moment, summary, transcript that follows playback ----
 
 // What the file says about itself (EXIF/XMP/IPTC/container tags), as short facts.
 function fileTags(asset) {
@@ -162,6 +227,7 @@ function fileTags(asset) {
 }
 
 let player = null;
+let follow = null;  // the requestAnimationFrame loop that moves the highlight while playing
 
 function seek(t, play = true) {
   if (!player || player.tagName === "IMG") return;
@@ -172,63 +238,180 @@ function seek(t, play = true) {
   if (player.readyState >= 1) go(); else player.addEventListener("loadedmetadata", go, { once: true });
 }
 
-async function openViewer(m) {
+function openViewer(m) {
+  openAsset(m.asset_id, Number(m.start_s) || 0, true, m);
+}
+
+// A segment's words: spans with their times when the segment has word timings, else its text.
+function lineWords(s, assetType) {
+  const words = Array.isArray(s.words) ? s.words.filter((w) => w && w.word) : [];
+  if (!words.length) {
+    const text = s.transcript || s.text || [s.ocr_text, s.caption].filter(Boolean).join(" · ");
+    return el("span", {}, marked(text, state.terms));
+  }
+  const span = el("span", { class: "words" });
+  for (const w of words) {
+    const unsure = typeof w.probability === "number" && w.probability < 0.5;
+    span.append(el("span", { class: unsure ? "w unsure" : "w", dataset: { s: w.start, e: w.end } },
+      marked(String(w.word).trim(), state.terms)), " ");
+  }
+  return span;
+}
+
+async function openAsset(assetId, t = 0, push = true, m = null) {
   const viewer = $("viewer");
-  const media = `api/assets/${m.asset_id}/media`;
-  $("v-title").textContent = baseName(m.asset_uri);
-  $("v-meta").textContent = m.media_type === "image" ? "image" :
-    `${m.media_type} · moment ${fmtTime(m.start_s)} – ${fmtTime(m.end_s)}`;
+  const media = `api/assets/${assetId}/media`;
+  $("v-title").textContent = m ? baseName(m.asset_uri) : "";
+  $("v-meta").textContent = m && m.media_type !== "image" ? `${m.media_type} · moment ${fmtTime(m.start_s)} – ${fmtTime(m.end_s)}` : "";
   $("v-summary").textContent = "";
   $("v-tags").textContent = "";
   $("v-transcript").replaceChildren();
-  const box = $("v-player");
-  box.replaceChildren();
-  if (m.media_type === "image") {
-    player = el("img", { class: "large", src: media, alt: baseName(m.asset_uri) });
-  } else {
-    // The media fragment starts the browser at the moment; seek() makes sure once metadata is in.
-    player = el(m.media_type === "video" ? "video" : "audio", {
-      id: "player", controls: true, preload: "auto", src: `${media}#t=${Number(m.start_s) || 0}`,
-    });
-    player.addEventListener("timeupdate", highlightLine);
-    seek(Number(m.start_s) || 0, true);
-  }
-  box.append(player);
+  $("v-player").replaceChildren();
   viewer.hidden = false;
   document.body.classList.add("viewing");
   $("v-close").focus({ preventScroll: true });
+  if (push) remember({ asset: assetId, t: t ? t.toFixed(1) : null });
 
-  const resp = await fetch(`api/assets/${m.asset_id}`);
+  const resp = await fetch(`api/assets/${assetId}`);
   if (!resp.ok) { $("v-summary").textContent = await apiError(resp); return; }
   const asset = await resp.json();
-  const facts = [asset.media_type, asset.duration_s ? `${fmtTime(asset.duration_s)} long` : null,
+  const type = asset.media_type;
+  $("v-title").textContent = asset.name || baseName(asset.uri);
+  if (type === "image") {
+    player = el("img", { class: "large", src: media, alt: asset.name || "" });
+  } else {
+    // The media fragment starts the browser at the moment; seek() makes sure once metadata is in.
+    player = el(type === "video" ? "video" : "audio", { id: "player", controls: true, preload: "auto", src: `${media}#t=${t}` });
+    player.addEventListener("timeupdate", highlightLine);
+    player.addEventListener("play", startFollowing);
+    player.addEventListener("seeked", highlightLine);
+    seek(t, true);
+  }
+  $("v-player").append(player);
+  const facts = [type, asset.duration_s ? `${fmtTime(asset.duration_s)} long` : null,
     asset.width && asset.height ? `${asset.width}×${asset.height}` : null, asset.codecs, asset.uri].filter(Boolean);
   $("v-meta").textContent = facts.join(" · ");
   $("v-tags").textContent = fileTags(asset).join(" · ");
   $("v-summary").textContent = asset.summary || "(no summary)";
-  const lines = asset.segments.filter((s) => s.transcript || s.text || s.ocr_text || s.caption);
+  const end = m ? Number(m.end_s) : t;
+  const lines = asset.segments.filter((s) => s.transcript || s.text || s.ocr_text || s.caption || (s.words || []).length);
   if (!lines.length) $("v-transcript").append(el("li", { class: "empty" }, "(no transcript)"));
   for (const s of lines) {
-    const words = s.transcript || s.text || [s.ocr_text, s.caption].filter(Boolean).join(" · ");
-    const inMoment = s.start_s < m.end_s && s.end_s > m.start_s;
+    const inMoment = m && s.start_s < end && s.end_s > t;
     $("v-transcript").append(el("li", { class: inMoment ? "line current" : "line", dataset: { start: s.start_s, end: s.end_s } },
       el("button", { type: "button", class: "seek", title: "play from here", onclick: () => seek(s.start_s) },
-        asset.media_type === "image" ? "text" : fmtTime(s.start_s)),
-      el("span", {}, marked(words, state.terms))));
+        type === "image" ? "text" : fmtTime(s.start_s)),
+      lineWords(s, type)));
   }
+  highlightLine();
 }
 
 function highlightLine() {
+  if (!player || player.tagName === "IMG") return;
   const t = player.currentTime;
   for (const li of document.querySelectorAll("#v-transcript li.line")) {
-    li.classList.toggle("playing", t >= Number(li.dataset.start) && t < Number(li.dataset.end));
+    const on = t >= Number(li.dataset.start) && t < Number(li.dataset.end);
+    if (on && !li.classList.contains("playing")) li.scrollIntoView({ block: "nearest" });
+    li.classList.toggle("playing", on);
+  }
+  for (const w of document.querySelectorAll("#v-transcript .w")) {
+    w.classList.toggle("now", t >= Number(w.dataset.s) && t < Number(w.dataset.e));
   }
 }
 
-function closeViewer() {
+function startFollowing() {
+  cancelAnimationFrame(follow);
+  const step = () => {
+    highlightLine();
+    if (player && !player.paused && !player.ended) follow = requestAnimationFrame(step);
+  };
+  follow = requestAnimationFrame(step);
+}
+
+function closeViewer(push = true) {
   if (player && player.pause) player.pause();
+  cancelAnimationFrame(follow);
   $("viewer").hidden = true;
   document.body.classList.remove("viewing");
+  if (push) remember();
+}
+
+// ---- the landing view: the library at a glance and the newest assets ----
+
+async function showLanding() {
+  showView("landing");
+  setStatus("");
+  let lib;
+  try {
+    const resp = await fetch("api/library");
+    if (!resp.ok) { setStatus(await apiError(resp), true); return; }
+    lib = await resp.json();
+  } catch (e) { setStatus(`Cannot load the library: ${e}`, true); return; }
+  const t = lib.totals || {};
+  const tiles = [el("div", { class: "tile" }, el("b", {}, String(t.assets || 0)), el("span", {}, "assets")),
+    el("div", { class: "tile" }, el("b", {}, (t.hours || 0).toFixed(2)), el("span", {}, "hours of media")),
+    el("div", { class: "tile" }, el("b", {}, String(t.segments || 0)), el("span", {}, "segments"))];
+  for (const bt of lib.by_type || []) {
+    tiles.push(el("div", { class: `tile type-${bt.media_type}`, dataset: { type: bt.media_type } },
+      el("b", {}, String(bt.assets)), el("span", {}, `${bt.media_type}${bt.hours ? ` · ${bt.hours.toFixed(2)} h` : ""}`)));
+  }
+  $("glance").replaceChildren(...tiles);
+  const r = lib.last_run;
+  $("last-run").textContent = r ? `${String(r.started_at).replace("T", " ").slice(0, 16)} · ${r.source} · ` +
+    `${r.ingested} ingested, ${r.skipped} skipped, ${r.failed} failed · ${r.segments} segments · ${Math.round(r.seconds)} s` : "No run yet.";
+  const fails = (lib.failures || []).map((f) => el("li", {}, el("b", {}, `${f.assets}×`), " ", f.reason,
+    el("span", { class: "example" }, ` e.g. ${baseName(f.example)}`)));
+  $("failures").replaceChildren(...(fails.length ? fails : [el("li", { class: "none" }, "None.")]));
+  $("recent").replaceChildren(...(lib.recent || []).map((a) => {
+    const thumb = el("div", { class: `thumb ${a.media_type}` });
+    const img = el("img", { src: a.thumbnail_url, alt: a.name, loading: "lazy" });
+    img.addEventListener("error", () => img.remove());
+    thumb.append(img, el("span", { class: "badge" }, a.media_type));
+    const open = () => openAsset(a.asset_id, 0, true, { asset_uri: a.uri, media_type: a.media_type, start_s: 0, end_s: 0 });
+    return el("article", { class: "card", tabindex: "0", role: "button", dataset: { asset: a.asset_id, type: a.media_type },
+      onclick: open, onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } } },
+    thumb, el("div", { class: "card-body" }, el("div", { class: "name", title: a.uri }, a.name),
+      el("div", { class: "span" }, a.media_type === "image" ? "image" : `${fmtTime(a.duration_s)} long`)));
+  }));
+}
+
+// ---- keyboard: / to search, arrows (or j/k) between cards, Enter to open, Esc to close ----
+
+function moveFocus(step) {
+  const grid = !$("results").hidden ? $("results") : $("recent");
+  const cards = [...grid.querySelectorAll(".card")];
+  if (!cards.length) return;
+  const i = cards.indexOf(document.activeElement);
+  const next = cards[Math.max(0, Math.min(cards.length - 1, i < 0 ? 0 : i + step))];
+  next.focus();
+  next.scrollIntoView({ block: "nearest" });
+}
+
+function moveLine(step) {
+  const lines = [...document.querySelectorAll("#v-transcript li.line")];
+  if (!lines.length || !player || player.tagName === "IMG") return;
+  const now = lines.findIndex((li) => li.classList.contains("playing"));
+  const target = lines[Math.max(0, Math.min(lines.length - 1, (now < 0 ? -1 : now) + step))];
+  seek(Number(target.dataset.start));
+}
+
+document.addEventListener("keydown", (e) => {
+  const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
+  if (!$("viewer").hidden) {
+    if (e.key === "Escape") { e.preventDefault(); closeViewer(); }
+    else if (!typing && (e.key === "j" || e.key === "k")) { e.preventDefault(); moveLine(e.key === "j" ? 1 : -1); }
+    return;
+  }
+  if (typing) { if (e.key === "Escape") document.activeElement.blur(); return; }
+  if (e.key === "/") { e.preventDefault(); $("q").focus(); $("q").select(); }
+  else if (["ArrowRight", "ArrowDown", "j"].includes(e.key)) { e.preventDefault(); moveFocus(e.key === "ArrowDown" ? columns() : 1); }
+  else if (["ArrowLeft", "ArrowUp", "k"].includes(e.key)) { e.preventDefault(); moveFocus(e.key === "ArrowUp" ? -columns() : -1); }
+});
+
+// Cards per row of the visible grid, so ArrowDown goes to the card below.
+function columns() {
+  const grid = !$("results").hidden ? $("results") : $("recent");
+  return Math.max(1, getComputedStyle(grid).gridTemplateColumns.split(" ").length);
 }
 
 // ---- drop zone ----
@@ -253,6 +436,12 @@ $("file").addEventListener("change", (e) => setFile(e.target.files[0] || null));
 $("drop-clear").addEventListener("click", () => { $("file").value = ""; setFile(null); });
 
 $("search-form").addEventListener("submit", runSearch);
-$("v-close").addEventListener("click", closeViewer);
+$("v-close").addEventListener("click", () => closeViewer());
 $("viewer").addEventListener("click", (e) => { if (e.target === $("viewer")) closeViewer(); });
-document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("viewer").hidden) closeViewer(); });
+$("nomatch-clear").addEventListener("click", () => {
+  for (const id of FILTERS) $(id).value = id === "limit" ? "12" : "";
+  runSearch();
+});
+for (const id of ["type"]) $(id).addEventListener("change", () => { if ($("q").value.trim()) runSearch(); });
+window.addEventListener("popstate", route);
+route();
