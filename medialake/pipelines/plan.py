@@ -57,7 +57,11 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = ()):
     if "frames" in at_decode:  # no stage reads frames: sample none (the thumbnail is still made)
         decode_cfg = decode_cfg.model_copy(update={"frames_per_segment": 0})
     # One block per file, so decode tasks run in parallel (a repartition would need a full CPU).
-    ds = ray.data.from_arrow([table.slice(i, 1) for i in range(table.num_rows)])
+    # from_blocks puts and measures the Arrow blocks on the driver; from_arrow would start a Ray
+    # task per file only to read each block's schema (get_table_block_metadata_schema), and
+    # such short-lived task workers, ended once idle while the pools run, are where the
+    # worker aborts at exit were seen (absl "Mutex corrupt", cf. ray-project/ray#18995).
+    ds = ray.data.from_blocks([table.slice(i, 1) for i in range(table.num_rows)])
     ds = ds.map_batches(
         partial(decode, cfg=decode_cfg, raise_errors=cfg.on_error == "raise", drop=at_decode),
         batch_size=1, batch_format="pyarrow", num_cpus=cfg.decode.num_cpus,

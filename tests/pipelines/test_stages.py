@@ -111,4 +111,4 @@ def test_pools_and_tasks_are_named_by_role(ray_local, samples):
     while op is not None:
         names.append(op.name)
         op = op.input_dependencies[0] if op.input_dependencies else None
-    assert names[::-1] == ["FromArrow", "MapBatches(decode)", "MapBatches(asr)", "MapBatches(ocr)", "MapBatches(text)"]
+    assert names[::-1] == ["FromBlocks", "MapBatches(decode)", "MapBatches(asr)", "MapBatches(ocr)", "MapBatches(text)"]
