@@ -18,22 +18,62 @@ from medialake.operators.sources import Deadline
 MAX_BAD_PACKETS = 50
 
 
+def audio_chain(container: av.container.InputContainer, deadline: Deadline | None = None) -> list:
+    """The audio streams to decode one after the other: the first one, plus, in MPEG
+    transport streams, those that take over when it stops (a broadcast recording whose
+    audio moves to another PID halfway). Tracks that play at the same time (languages) are
+    alternatives, not a chain: only the first of those is used.
+    """
+    streams = list(container.streams.audio)
+    if len(streams) < 2 or container.format.name.split(",")[0] != "mpegts":
+        return streams[:1]
+    span: dict[int, list[float]] = {}
+    for pkt in container.demux(*streams):  # demux only: packet times, nothing decoded
+        if deadline:
+            deadline.check()
+        if pkt.pts is None or pkt.stream is None:
+            continue
+        t0 = float(pkt.pts * pkt.time_base)
+        t1 = t0 + float((pkt.duration or 0) * pkt.time_base)
+        lo_hi = span.setdefault(pkt.stream.index, [t0, t1])
+        lo_hi[0], lo_hi[1] = min(lo_hi[0], t0), max(lo_hi[1], t1)
+    container.seek(0)
+    by_start = sorted((lo, hi, i) for i, (lo, hi) in span.items())
+    if not by_start:
+        return streams[:1]
+    chain = [by_start[0]]
+    for lo, hi, i in by_start[1:]:
+        if lo >= chain[-1][1] - 0.25:  # starts where the previous one stops (a frame of overlap)
+            chain.append((lo, hi, i))
+    index = {s.index: s for s in streams}
+    return [index[i] for _, _, i in chain]
+
+
 def iter_pcm(container: av.container.InputContainer, sample_rate: int = 16000, stream=None,
              deadline: Deadline | None = None) -> Iterator[np.ndarray]:
-    """Yield the audio of ``stream`` (default: the first audio stream) as mono float32 blocks.
+    """Yield the audio of ``stream`` (default: :func:`audio_chain`, usually the first audio
+    stream) as mono float32 blocks.
 
     Damaged packets are skipped (up to ``MAX_BAD_PACKETS``), so a file corrupt in the
     middle still yields the rest of its audio.
     """
     if not container.streams.audio:
         raise DecodeError("no audio stream")
-    stream = stream if stream is not None else container.streams.audio[0]
-    stream.thread_type = "AUTO"
+    chain = [stream] if stream is not None else audio_chain(container, deadline)
+    for s in chain:
+        s.thread_type = "AUTO"
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    current = chain[0].index
     bad = 0
-    for packet in container.demux(stream):
+    for packet in container.demux(*chain):
         if deadline:
             deadline.check()
+        if packet.stream.index != current:
+            if [s.index for s in chain].index(packet.stream.index) < [s.index for s in chain].index(current):
+                continue  # the tail of a stream another one already took over from
+            yield from _drain(resampler)
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            current = packet.stream.index
         try:
             frames = packet.decode()
         except av.error.InvalidDataError:
@@ -45,6 +85,10 @@ def iter_pcm(container: av.container.InputContainer, sample_rate: int = 16000, s
             frame.pts = None  # let the resampler follow sample counts, not broken timestamps
             for out in resampler.resample(frame):
                 yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+    yield from _drain(resampler)
+
+
+def _drain(resampler) -> Iterator[np.ndarray]:
     for out in resampler.resample(None):
         yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
 
@@ -87,7 +131,11 @@ class PcmBuffer:
         return data[a:b].copy()
 
     def drop_before(self, t_s: float) -> None:
-        """Forget samples before ``t_s``: they will not be asked for again."""
+        """Forget samples before ``t_s``: they will not be asked for again (``inf``: all)."""
+        if t_s == float("inf"):  # no segment is left to need any (shots planned to the end)
+            self.start += self._n
+            self._chunks, self._n = [], 0
+            return
         cut = int(round(t_s * self.sr)) - self.start
         if cut <= 0:
             return

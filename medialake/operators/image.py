@@ -51,6 +51,24 @@ def _guard(uri: str, width: int, height: int, max_pixels: int) -> None:
         )
 
 
+def _register_heif() -> None:
+    """Teach PIL HEIC/HEIF (phone photos: tiled HEVC stills, cropped, rotated) via pillow-heif.
+    Without it those files fall through to PyAV, which shows tiles and padding, not the photo."""
+    global _HEIF
+    if _HEIF is None:
+        try:
+            from pillow_heif import register_heif_opener
+
+            register_heif_opener()
+            _HEIF = True
+        except ImportError:
+            _HEIF = False
+
+
+_HEIF: bool | None = None
+HEIF_EXTENSIONS = (".heic", ".heif", ".hif")
+
+
 def decode_image_file(uri: str, max_pixels: int, max_frames: int = 1,
                       on_open=None) -> tuple[list[Image.Image], float]:
     """Decode ``uri`` into upright RGB frames (one for stills, up to ``max_frames`` for animations).
@@ -59,6 +77,10 @@ def decode_image_file(uri: str, max_pixels: int, max_frames: int = 1,
     ``on_open(img)``, if given, is called with the opened PIL image before its pixels are
     decoded (the metadata reader); what it raises is not caught here.
     """
+    _register_heif()
+    if not _HEIF and uri.lower().split("?")[0].endswith(HEIF_EXTENSIONS):
+        raise DecodeError(f"{uri}: HEIC/HEIF image, and the pillow-heif package that decodes it is not "
+                          f"installed; pip install pillow-heif")
     with open_input(uri) as src:
         f = open(src, "rb") if isinstance(src, str) else src
         try:
@@ -82,6 +104,8 @@ def decode_image_file(uri: str, max_pixels: int, max_frames: int = 1,
                 frames, total_ms = [], 0.0
                 for i in range(n):
                     img.seek(i)
+                    if n > 1:
+                        img.load()  # WebP fills in a frame's duration only once it is decoded
                     total_ms += float(img.info.get("duration", 0) or 0) if n > 1 else 0.0
                     if i in picks:
                         img.load()

@@ -51,6 +51,21 @@ def video_streams(container: av.container.InputContainer) -> list:
     return [s for s in container.streams.video if not _is_picture(s)]
 
 
+def codec_name(stream) -> str:
+    """The stream's codec name, or ``unknown`` when FFmpeg has no decoder for it."""
+    return stream.codec_context.name if stream.codec_context is not None else "unknown"
+
+
+def require_decoder(uri: str, container: av.container.InputContainer, stream) -> None:
+    """Raise a :class:`DecodeError` that names the container and the fix when the FFmpeg
+    inside PyAV has no decoder for ``stream`` (FFmpeg itself would refuse the file too)."""
+    if stream is not None and stream.codec_context is None:
+        raise DecodeError(
+            f"{uri}: its {stream.type} stream #{stream.index} uses a codec that the FFmpeg inside PyAV "
+            f"{av.__version__} cannot decode ({container.format.long_name} container); convert the file with "
+            f"an FFmpeg that can, e.g. `ffmpeg -i FILE -c:v libx264 -c:a aac FILE.mp4`, and ingest that")
+
+
 def probe(container: av.container.InputContainer) -> Probe:
     """Read duration, picture size, rotation and codecs from an open container."""
     vids = video_streams(container)
@@ -64,9 +79,9 @@ def probe(container: av.container.InputContainer) -> Probe:
             if s is not None and s.duration and s.time_base:
                 duration = float(s.duration * s.time_base)
                 break
-    codecs = ",".join(f"{s.type}:{s.codec_context.name}" for s in container.streams if s.type in ("video", "audio"))
-    width = video.codec_context.width if video is not None else None
-    height = video.codec_context.height if video is not None else None
+    codecs = ",".join(f"{s.type}:{codec_name(s)}" for s in container.streams if s.type in ("video", "audio"))
+    width = video.codec_context.width if video is not None and video.codec_context is not None else None
+    height = video.codec_context.height if video is not None and video.codec_context is not None else None
     return Probe(
         duration_s=duration,
         width=width or None,

@@ -17,7 +17,7 @@ from medialake.operators.chunk import SpanPlanner, WindowPlanner, sample_times
 from medialake.operators.image import jpeg_thumbnail
 from medialake.operators.metadata_av import container_metadata
 from medialake.operators.phash import phash
-from medialake.operators.probe import Probe, open_container, probe, video_streams
+from medialake.operators.probe import Probe, open_container, probe, require_decoder, video_streams
 from medialake.operators.shots import detect_shots
 from medialake.operators.sources import Deadline
 from medialake.operators.vad import StreamingVad
@@ -95,6 +95,7 @@ def _open_streams(c, uri: str, media_type: str, cfg, deadline: Deadline,
     p = info.probe = probe(c)
     info.metadata = container_metadata(c)
     vids = video_streams(c)
+    require_decoder(uri, c, c.streams.audio[0] if p.has_audio else None)
     if media_type == "audio" and not p.has_audio:
         raise DecodeError(f"{uri}: no audio stream (streams: {p.codecs or 'none'}); is it an audio file?")
     if not vids and not p.has_audio:
@@ -102,6 +103,7 @@ def _open_streams(c, uri: str, media_type: str, cfg, deadline: Deadline,
     info.modality = "video" if vids and media_type != "audio" else "audio"
     if info.modality != "video":
         return None, p.duration_s
+    require_decoder(uri, c, vids[0])
     sampler = FrameSampler(c, vids[0], deadline, tolerance_s=cfg.frame_tolerance_s)
     duration = p.duration_s
     # MPEG program/transport streams and raw elementary streams only estimate their

@@ -102,15 +102,18 @@ class IngestConfig(Frozen):
     )
     extensions: dict[str, list[str]] = Field(
         default_factory=lambda: {
-            "video": [".mp4", ".mov", ".mkv", ".webm", ".avi", ".mpeg", ".mpg", ".ogv", ".m4v", ".ts"],
-            "audio": [".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wma"],
-            "image": [".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"],
+            "video": [".mp4", ".mov", ".mkv", ".webm", ".avi", ".mpeg", ".mpg", ".ogv", ".m4v", ".ts", ".m2ts",
+                      ".mts", ".vob", ".wmv", ".asf", ".flv", ".3gp", ".3g2", ".mxf"],
+            "audio": [".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wma", ".wv", ".aiff",
+                      ".aif", ".aifc", ".mka", ".weba", ".amr", ".ape", ".ac3"],
+            "image": [".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"],
         }
     )
 
     def config_hash(self) -> str:
         """A short stable hash of everything that changes what lands in the tables."""
-        payload = self.model_dump(exclude={"on_error", "retries", "commit_every"})
+        # which files a scan picks up (extensions) does not change what one file becomes
+        payload = self.model_dump(exclude={"on_error", "retries", "commit_every", "extensions"})
         for role in ROLES:
             payload[role] = {k: payload[role][k] for k in ("model", "options")}
         payload["decode"].pop("num_cpus")
