@@ -7,9 +7,11 @@ refreshes every ``heartbeat_s``. A second ingest finds the file and refuses with
 database locked for ever: a lock whose owner process is gone (same host) or whose
 heartbeat is older than ``stale_s`` (any host) is taken over.
 
-Object-store databases (``s3://``...) have no atomic create-if-absent through
-``pyarrow.fs``; there the lock is written, read back and compared, which catches
-ingests started seconds apart but not ones started in the same instant.
+On ``s3://`` every write of the lock is conditional (:mod:`medialake.lock_s3`: create
+if absent, replace or delete only the version read), so two ingests racing for it, or for
+a stale one, cannot both win. Other object stores (``gs://``) go through ``pyarrow.fs``,
+which has no conditional write: there the lock is written, read back and compared, which
+catches ingests started seconds apart but not ones started in the same instant.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from medialake.errors import LockedError
 from medialake.uris import is_remote, local_path
 
 LOCK_NAME = "_medialake.lock"
+
+
+class _LostLock(Exception):
+    """The lock object changed under us: another process took it over."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -49,7 +55,15 @@ class DatabaseLock:
         self.pid = os.getpid()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if is_remote(self.db):
+        self.s3 = None
+        self.etag: str | None = None  # s3: the version of the lock we wrote last
+        self._seen_etag: str | None = None  # s3: the version :meth:`read` saw
+        if self.db.startswith("s3://"):
+            from medialake.lock_s3 import S3LockObject
+
+            self.s3 = S3LockObject(self.db, LOCK_NAME)
+            self.fs, self.path, self.local = None, self.s3.url, False
+        elif is_remote(self.db):
             import pyarrow.fs as pafs
 
             self.fs, base = pafs.FileSystem.from_uri(self.db)
@@ -70,7 +84,11 @@ class DatabaseLock:
     def read(self) -> dict | None:
         """The current lock holder's record, or None when the database is not locked."""
         try:
-            if self.local:
+            if self.s3 is not None:
+                data, self._seen_etag = self.s3.get()
+                if data is None:
+                    return None
+            elif self.local:
                 with open(self.path, "rb") as f:
                     data = f.read()
             else:
@@ -92,6 +110,9 @@ class DatabaseLock:
             with os.fdopen(fd, "wb") as f:
                 f.write(self._payload())
             return True
+        if self.s3 is not None:
+            self.etag = self.s3.create(self._payload())
+            return self.etag is not None
         if self.read() is not None:
             return False
         with self.fs.open_output_stream(self.path) as f:
@@ -100,6 +121,12 @@ class DatabaseLock:
         return (self.read() or {}).get("token") == self.token
 
     def _write(self) -> None:
+        if self.s3 is not None:
+            etag = self.s3.replace(self._payload(), self.etag) if self.etag else None
+            if etag is None:
+                raise _LostLock()
+            self.etag = etag
+            return
         if self.local:
             tmp = f"{self.path}.{self.token}"
             with open(tmp, "wb") as f:
@@ -112,6 +139,9 @@ class DatabaseLock:
     def _remove(self, expect_token: str | None) -> None:
         cur = self.read()
         if cur is None or (expect_token is not None and cur.get("token") != expect_token):
+            return
+        if self.s3 is not None:
+            self.s3.delete(self._seen_etag)  # only the version just read: never a newer owner's
             return
         if self.local:
             # Rename first: of two processes taking over the same stale lock, one wins.
@@ -158,6 +188,12 @@ class DatabaseLock:
                     f"process is gone, the lock is taken over automatically once its heartbeat is "
                     f"{self.stale_s:.0f} s old, or delete {self.path} by hand."
                 )
+            if self.s3 is not None:
+                seen = self._seen_etag
+                if seen and (etag := self.s3.replace(self._payload(), seen)):
+                    self.etag = etag  # took the stale lock over in one conditional write
+                    break
+                continue
             self._remove(info.get("token"))
         else:
             raise LockedError(f"could not take the lock {self.path}; another process keeps taking it, retry later")
@@ -172,6 +208,8 @@ class DatabaseLock:
                 if (self.read() or {}).get("token") != self.token:
                     return  # taken over (we were presumed dead): stop touching it
                 self._write()
+            except _LostLock:
+                return
             except OSError:
                 pass
 
@@ -181,7 +219,11 @@ class DatabaseLock:
             self._thread.join(timeout=5)
             self._thread = None
         try:
-            self._remove(self.token)
+            if self.s3 is not None:
+                if self.etag:
+                    self.s3.delete(self.etag)  # fails harmlessly if someone took it over
+            else:
+                self._remove(self.token)
         except OSError:
             pass
 
