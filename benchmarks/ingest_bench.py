@@ -113,9 +113,10 @@ def role_alone(step, batches: list[pa.Table]) -> tuple[float, float, list[pa.Tab
     opts = {"num_cpus": args.get("num_cpus") or 0}
     if args.get("num_gpus"):
         opts["num_gpus"] = args["num_gpus"]
+    size = args["compute"].max_size if hasattr(args["compute"], "max_size") else step.role.concurrency
     t0 = time.perf_counter()
     actors = [RoleAlone.options(name=None, **opts).remote(step.cls, args["fn_constructor_kwargs"])
-              for _ in range(step.role.concurrency)]
+              for _ in range(int(size))]
     ray.get([a.ready.remote() for a in actors])
     load = time.perf_counter() - t0
     refs = [ray.put(b) for b in batches]
@@ -253,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="override one field, e.g. --set asr.concurrency=2 --set 'asr.options={\"cpu_threads\":1}'")
     ap.add_argument("--num-cpus", type=int, default=None, help="CPUs for the local Ray (default: all)")
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--skip-small", action="store_true", help="skip the cold 5-sample-file run ([6])")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds of all measurements; the round with the lowest load average is reported")
     ap.add_argument("--json", help="also write the figures to this JSON file")
@@ -422,9 +424,37 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k} {v:.1f} s" for k, v in loads.items()) + " (pool start + load; inside [1]"
           + (f"; naive: {res['naive']['load_s']:.1f} s, inside its figure)" if "naive" in res else ")"))
     print(f"    load average at the end: {os.getloadavg()[0]:.2f} (the machine is shared: compare ratios, not runs)")
+    if not a.skip_small:
+        from _small import small_ratio
+
+        res["small"] = small_ratio(__file__, a.profile, ["--config", a.config] if a.config else [],
+                                   [x for item in a.set for x in ("--set", item)])
+        print(f"[6] 5 sample files from a cold start: medialake {res['small']['medialake_s']:.1f} s (process: "
+              f"imports, Ray start, models), naive loop {res['small']['loop_s']:.1f} s (process: imports, models): "
+              f"{res['small']['ratio']:.2f}x")
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=1, default=str))
+    print(result_line(r, res))
     return 0
+
+
+def result_line(r: dict, res: dict) -> str:
+    """The RESULT line of the reported round (the loop: medialake's settings)."""
+    e = r["e2e"]
+    nv = r.get("naive_tuned")
+    first = e["summary"].first_commit_s
+    nan = float("nan")
+    fields = {
+        "speedup_vs_naive_tuned": nv["seconds"] / e["s"] if nv else nan,
+        "cpu_ratio": e["cpu_s"] / nv["process_cpu_s"] if nv else nan,
+        "memory_ratio": e["peak"] / nv["peak_rss"] if nv else nan,
+        "first_commit_frac": first / e["s"] if first is not None else nan,
+        "overlap": r["ratio_slowest"],
+        "transcripts_differ": res.get("check_naive_tuned", {}).get("transcripts_differ", -1),
+        "small_ratio": res["small"]["ratio"] if "small" in res else nan,
+        "driver_cpu_frac": e["cpu_parts"]["driver"] / e["cpu_s"],
+    }
+    return "RESULT " + " ".join(f"{k}={v}" if isinstance(v, int) else f"{k}={v:.3f}" for k, v in fields.items())
 
 
 if __name__ == "__main__":

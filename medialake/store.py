@@ -37,6 +37,9 @@ class Store:
         except Exception as e:
             raise InputError(f"cannot open database {self.uri!r}: {e}") from e
         self._tables: dict = {}
+        #: Lance storage options for direct dataset access (fragments, commits); None: from
+        #: the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ... as for LanceDB).
+        self.storage_options: dict | None = None
         if create:
             existing = set(self.table_names())
             for name, sch in TABLES.items():
@@ -57,6 +60,10 @@ class Store:
                     f"database {self.uri!r} has no {name!r} table; run `medialake ingest SOURCE --db {self.uri}` first"
                 ) from e
         return self._tables[name]
+
+    def forget(self, name: str) -> None:
+        """Drop the cached handle of table ``name`` (it was changed behind LanceDB's back)."""
+        self._tables.pop(name, None)
 
     def assets(self, columns: list[str] | None = None, where: str | None = None) -> pa.Table:
         q = self.table("assets").search()
@@ -134,6 +141,21 @@ class Store:
                 tbl.to_lance().update_schema_metadata({"medialake.schema_version": str(schema.SCHEMA_VERSION)})
             if renames or missing or older:
                 self._tables.pop(name, None)
+
+    def remove_orphans(self) -> int:
+        """Delete ``segments`` data files that no version references: fragments a crashed
+        run wrote but never committed (call under the database lock). Returns how many."""
+        from medialake.operators.fragments import remove_orphans, segments_uri
+
+        runs = self.table("runs")
+        since = None
+        if runs.count_rows():
+            import pyarrow.compute as pc
+
+            since = pc.max(runs.search().select(["finished_at"]).limit(None).to_arrow().column("finished_at")).as_py()
+        removed = remove_orphans(segments_uri(self.uri), self.storage_options, since=since)
+        self.forget("segments")
+        return removed
 
     def uncommitted_ids(self) -> list[str]:
         """Ids of assets whose segments must not be visible: every status but ``done``."""

@@ -29,6 +29,10 @@ class IngestSummary:
     #: seconds from the start of the run until the first finished segment reached the sink:
     #: the stream's warm-up (actors started, models loaded, the first file through every stage)
     first_result_s: float | None = None
+    #: seconds from the start of the run until the first asset was committed (searchable)
+    first_commit_s: float | None = None
+    #: commits of segment fragments the run made (each one Lance Append, then the assets it completes)
+    commits: int = 0
 
     def line(self) -> str:
         return (f"assets seen: {self.seen}, ingested: {self.ingested}, skipped: {self.skipped}, "
@@ -139,6 +143,8 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None, prog
         outcomes={k: changes.count(k) for k in OUTCOMES},
         run_id=ids.run_id,
         first_result_s=first_result,
+        first_commit_s=(counts.first_commit_at - t0) if counts and counts.first_commit_at else None,
+        commits=counts.commits if counts else 0,
     )
     if changes.todo or changes.deleted:
         # vector index per vector column (exact search below the threshold), positional
@@ -158,6 +164,7 @@ def _changes(store, records, cfg: IngestConfig, ids: _RunIds, *, fs, root: str, 
 
     store.ensure_vector_columns(vector_dims(cfg))  # image/audio vector columns, widths from the models
     store.remove_uncommitted()  # leftovers of a crashed run: segments of assets not done
+    store.remove_orphans()  # and fragments it wrote but never committed
     prev = store.assets().to_pylist()
     changes = diff(records, prev, root=root, config_hash=ids.config_hash, model_versions=ids.model_versions,
                    full=full, hasher=lambda r: _hash_or_marker(content_hash, fs, r))
@@ -192,7 +199,7 @@ def _process(store, changes, cfg: IngestConfig, extra: dict[str, dict], config_h
              t0: float, progress=None):
     """Run the pipeline over ``changes.todo`` into the sink, which marks assets done, then
     summarize each asset. Returns (sink counts, seconds until the first result)."""
-    from medialake.operators.sink import LanceSink
+    from medialake.operators.sink import LanceSink, writer_for
     from medialake.pipelines.plan import build
     from medialake.pipelines.runtime import ensure_ray
     from medialake.pipelines.summaries import preload, summarize_assets
@@ -202,8 +209,11 @@ def _process(store, changes, cfg: IngestConfig, extra: dict[str, dict], config_h
         progress.begin(len(changes.todo), {w.asset_id: w.size or 0 for w in changes.todo})
     ensure_ray(address)
     summarizer = preload(cfg)  # loads in a driver thread while the stream runs
-    sink = LanceSink(store, config_hash=config_hash, asset_extra=extra, flush_rows=cfg.commit_every)
-    for batch in build(changes.todo, cfg).iter_batches(batch_size=None, batch_format="pyarrow"):
+    sink = LanceSink(store, config_hash=config_hash, asset_extra=extra, flush_rows=cfg.commit_every,
+                     flush_s=cfg.commit_every_s)
+    # the workers write the segment rows as fragments; the driver gets receipts and commits
+    plan = build(changes.todo, cfg, writer=writer_for(store))
+    for batch in plan.iter_batches(batch_size=None, batch_format="pyarrow"):
         if first_result is None:
             first_result = time.perf_counter() - t0
         sink.write(batch)

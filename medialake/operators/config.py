@@ -22,6 +22,9 @@ class DecodeConfig(Frozen):
     sample_rate: int = Field(16000, description="audio is resampled to this rate, mono")
     max_image_pixels: int = Field(100_000_000, gt=0, description="decompression-bomb guard")
     num_cpus: float = Field(0.5, gt=0, description="CPUs reserved per decode task")
+    resources: dict[str, float] = Field(
+        default_factory=dict, description='custom Ray resources per decode task, e.g. {"decode": 0.01}: decode runs '
+                                          'only on nodes started with that resource (ray start --resources)')
     # -- chunking policies ------------------------------------------------------------
     video_chunking: Literal["fixed", "shots"] = Field(
         "fixed", description="fixed: windows of window_s with overlap_s; shots: scene cuts (shot_* fields)")

@@ -68,11 +68,41 @@ def payload_drops(plan: list[Step]) -> tuple[tuple[str, ...], list[tuple[str, ..
     return at_decode, [tuple(c for c in schema.PAYLOADS if last.get(c) == i) for i in range(len(plan))]
 
 
-def cluster_gpus() -> float:
-    """GPUs in the running Ray cluster (0 when Ray is not started)."""
+def cluster_resources() -> dict[str, float]:
+    """Total resources of the running Ray cluster (empty when Ray is not started)."""
     import ray
 
-    return float(ray.cluster_resources().get("GPU", 0)) if ray.is_initialized() else 0.0
+    return {k: float(v) for k, v in ray.cluster_resources().items()} if ray.is_initialized() else {}
+
+
+def cluster_gpus() -> float:
+    """GPUs in the running Ray cluster (0 when Ray is not started)."""
+    return cluster_resources().get("GPU", 0.0)
+
+
+def actor_demand(role: RoleConfig, gpus: float) -> dict[str, float]:
+    """What one actor of ``role`` asks Ray for: CPUs, GPUs (when it has a share) and custom resources."""
+    return {"CPU": role.num_cpus, **({"GPU": gpus} if gpus else {}), **role.resources}
+
+
+def pool_size(role: RoleConfig, gpus: float, total: dict[str, float]) -> int | tuple[int, int]:
+    """The role's pool: its ``concurrency``, or for ``"auto"`` (1, n) with n the actors the
+    cluster's resources hold (``total``: :func:`cluster_resources`), so one config fits a
+    laptop, a two-node test cluster and a GPU cluster. A resource the cluster lacks is an
+    error naming it."""
+    if role.concurrency != "auto":
+        return role.concurrency
+    n = None
+    for name, need in actor_demand(role, gpus).items():
+        if need <= 0:
+            continue
+        have = total.get(name, 0.0)
+        if have < need:
+            raise ConfigError(f"a pool asks for {need:g} {name} per actor but the Ray cluster has {have:g}; "
+                              f"start a node with it (ray start --resources) or change the role's resources")
+        fits = int(have // need + 1e-9)
+        n = fits if n is None else min(n, fits)
+    return (1, max(1, n or 1))
 
 
 def gpus_for(step: Step, available: float) -> float:
@@ -97,17 +127,22 @@ def stage_args(step: Step, available_gpus: float | None = None) -> dict:
     import ray
 
     role = step.role
-    gpus = gpus_for(step, cluster_gpus() if available_gpus is None else available_gpus)
+    total = cluster_resources()
+    gpus = gpus_for(step, total.get("GPU", 0.0) if available_gpus is None else available_gpus)
     device = role.device if gpus > 0 or role.device == "cpu" else "cpu"
+    size = pool_size(role, gpus, total)
+    pool = ray.data.ActorPoolStrategy(size=size) if isinstance(size, int) else \
+        ray.data.ActorPoolStrategy(min_size=size[0], max_size=size[1])
     kwargs = {"model": role.model, "device": device, "batch_size": role.batch_size, "options": role.options,
               **step.decode_settings}
     return dict(
         fn_constructor_kwargs=kwargs,
         batch_size=role.batch_size,
         batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=role.concurrency),
+        compute=pool,
         num_cpus=role.num_cpus,
         num_gpus=gpus or None,
+        **({"resources": dict(role.resources)} if role.resources else {}),
     )
 
 
@@ -129,16 +164,17 @@ def pool_class(role: str) -> type:
     return type(role, (RetryingStage,), {"__doc__": f"The {role} stage with the retry policy."})
 
 
-def apply_step(ds, step: Step, cfg: IngestConfig, ledger=None, drop: tuple[str, ...] = ()):
+def apply_step(ds, step: Step, cfg: IngestConfig, ledger=None, drop: tuple[str, ...] = (), then=None):
     """``ds.map_batches`` of one model stage under the retry policy of ``cfg``; ``drop``:
-    payload columns the stage nulls in its output (no later stage reads them)."""
+    payload columns the stage nulls in its output (no later stage reads them); ``then``: a
+    batch callable applied to the output in the same actor (the fragment writer)."""
     import ray
 
     if ledger is None:
         ledger = ray.remote(num_cpus=0)(AttemptLedger).remote()
     args = stage_args(step)
     args["fn_constructor_kwargs"] = {"stage": step.cls, "role": step.name, "ledger": ledger,
-                                     "attempts": cfg.retries.attempts, "drop": tuple(drop),
+                                     "attempts": cfg.retries.attempts, "drop": tuple(drop), "then": then,
                                      **args["fn_constructor_kwargs"]}
     args.update(restart_args(cfg))
     return ds.map_batches(pool_class(step.name), **args)

@@ -40,10 +40,14 @@ class RoleConfig(Frozen, Generic[OptionsT]):
 
     model: str | None = Field(None, description="registry name, local directory or hub id; null skips the role")
     batch_size: int = Field(8, ge=1)
-    concurrency: int = Field(1, ge=1, description="actors in the pool")
+    concurrency: int | Literal["auto"] = Field(
+        1, description='actors in the pool; "auto": from 1 up to as many as the cluster\'s resources hold')
     num_cpus: float = Field(0.5, gt=0, description="CPUs reserved per actor (fractions avoid deadlocks on small machines)")
     num_gpus: float = Field(0.0, ge=0, description="GPUs per actor; fractions share a GPU")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    resources: dict[str, float] = Field(
+        default_factory=dict, description='custom Ray resources per actor, e.g. {"models": 0.01}: the pool runs '
+                                          'only on nodes started with that resource (ray start --resources)')
     options: OptionsT = Field(default_factory=dict, validate_default=True, description="the model stage's options")
 
     @field_validator("model")
@@ -96,7 +100,8 @@ class IngestConfig(Frozen):
         RoleConfig[SummarizerOptions](model=DEFAULT_MODELS["summarizer"], options=SummarizerOptions(max_sentences=3)),
         description="one summary per asset, after the run (extractive or a causal LM)")
     retries: RetryConfig = RetryConfig()
-    commit_every: int = Field(256, ge=1, description="segments buffered by the sink before each write")
+    commit_every: int = Field(256, ge=1, description="segments written (as fragments) before the sink commits them")
+    commit_every_s: float = Field(2.0, ge=0, description="seconds between commits while segments or done assets wait")
     on_error: Literal["record", "raise"] = Field(
         "record", description="record: a broken file becomes a failed asset row; raise: stop the run"
     )
@@ -113,11 +118,11 @@ class IngestConfig(Frozen):
     def config_hash(self) -> str:
         """A short stable hash of everything that changes what lands in the tables."""
         # which files a scan picks up (extensions) does not change what one file becomes
-        payload = self.model_dump(exclude={"on_error", "retries", "commit_every", "extensions"})
+        payload = self.model_dump(exclude={"on_error", "retries", "commit_every", "commit_every_s", "extensions"})
         for role in ROLES:
             payload[role] = {k: payload[role][k] for k in ("model", "options")}
         payload["decode"].pop("num_cpus")
-        for k in ("timeout_s", "rows_per_block", "concurrency"):  # limits, not content
+        for k in ("timeout_s", "rows_per_block", "concurrency", "resources"):  # limits and placement, not content
             payload["decode"].pop(k, None)
         blob = json.dumps(payload, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

@@ -3,7 +3,8 @@
 The plan, top to bottom::
 
     file records ──decode (tasks: decode+chunk)──> asr ──> ocr ──> captioner ──> text
-        ──> image_text ──> audio (actor pools, one per role with a model) ──> sink (driver)
+        ──> image_text ──> audio (actor pools, one per role with a model)
+        ──> fragment write (in the last stage's process) ──> commits (driver)
         ──> summaries (driver, per asset, after the sink; see ``medialake.pipelines.summaries``)
 
 A role whose model is null is skipped and its columns stay null. Each model stage is a
@@ -37,15 +38,19 @@ def records_table(records: list) -> pa.Table:
 
 
 def decode(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False,
-           drop: tuple[str, ...] = ()) -> Iterator[pa.Table]:
-    """The decode task (named so in Ray's logs): :func:`medialake.operators.decode.decode_stream`."""
-    yield from decode_stream(batch, cfg, raise_errors, drop)
+           drop: tuple[str, ...] = (), writer=None) -> Iterator[pa.Table]:
+    """The decode task (named so in Ray's logs): :func:`medialake.operators.decode.decode_stream`;
+    with ``writer`` (no model stage follows), each block is written there and its receipt yielded."""
+    for block in decode_stream(batch, cfg, raise_errors, drop):
+        yield writer(block) if writer is not None else block
 
 
-def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = ()):
+def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=None):
     """The Ray Data dataset whose batches are finished segment rows, ready for the sink.
     ``keep``: payload columns (:data:`medialake.schema.PAYLOADS`) to carry to the end even
-    if no stage reads them."""
+    if no stage reads them. ``writer``: a :class:`~medialake.operators.fragments.FragmentWriter`
+    that the last stage (the last model actor, or decode when no model runs) applies to its
+    output on the worker, so the batches are receipts and the rows stay on the workers."""
     import ray
 
     table = records_table(records)
@@ -63,12 +68,14 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = ()):
     # worker aborts at exit were seen (absl "Mutex corrupt", cf. ray-project/ray#18995).
     ds = ray.data.from_blocks([table.slice(i, 1) for i in range(table.num_rows)])
     ds = ds.map_batches(
-        partial(decode, cfg=decode_cfg, raise_errors=cfg.on_error == "raise", drop=at_decode),
+        partial(decode, cfg=decode_cfg, raise_errors=cfg.on_error == "raise", drop=at_decode,
+                writer=None if model_steps else writer),
         batch_size=1, batch_format="pyarrow", num_cpus=cfg.decode.num_cpus,
         compute=ray.data.TaskPoolStrategy(size=cfg.decode.concurrency) if cfg.decode.concurrency else None,
+        **({"resources": dict(cfg.decode.resources)} if cfg.decode.resources else {}),
     )
-    for step, drop in zip(model_steps, after_step):
-        ds = apply_step(ds, step, cfg, drop=drop)
+    for i, (step, drop) in enumerate(zip(model_steps, after_step)):
+        ds = apply_step(ds, step, cfg, drop=drop, then=writer if i == len(model_steps) - 1 else None)
     return ds
 
 

@@ -63,15 +63,20 @@ class RetryingStage:
     """Batch callable wrapping the model stage class ``stage`` (built with ``kwargs``) with
     the retry policy above; ``role`` names it in keys and failure reasons."""
 
-    def __init__(self, stage: type, role: str, ledger, attempts: int = 3, drop: tuple[str, ...] = (), **kwargs):
+    def __init__(self, stage: type, role: str, ledger, attempts: int = 3, drop: tuple[str, ...] = (), then=None,
+                 **kwargs):
         self.inner = stage(**kwargs)
+        self.then = then  # applied to the output in this process (the fragment writer of the last stage)
         self.role = role
         self.ledger = ledger
         self.attempts = attempts
         self.drop = drop  # payload columns no later stage reads: nulled on the way out
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return null_columns(self._run(batch), self.drop) if self.drop else self._run(batch)
+        out = self._run(batch)
+        if self.drop:
+            out = null_columns(out, self.drop)
+        return self.then(out) if self.then is not None else out
 
     def _get(self, ref):
         import ray
