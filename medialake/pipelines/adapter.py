@@ -68,16 +68,18 @@ def payload_drops(plan: list[Step]) -> tuple[tuple[str, ...], list[tuple[str, ..
     return at_decode, [tuple(c for c in schema.PAYLOADS if last.get(c) == i) for i in range(len(plan))]
 
 
-def cluster_resources() -> dict[str, float]:
-    """Total resources of the running Ray cluster (empty when Ray is not started)."""
+def cluster_nodes() -> list[dict[str, float]]:
+    """The resources of each alive node of the running Ray cluster (empty when Ray is not started)."""
     import ray
 
-    return {k: float(v) for k, v in ray.cluster_resources().items()} if ray.is_initialized() else {}
+    if not ray.is_initialized():
+        return []
+    return [{k: float(v) for k, v in n["Resources"].items()} for n in ray.nodes() if n.get("Alive")]
 
 
 def cluster_gpus() -> float:
     """GPUs in the running Ray cluster (0 when Ray is not started)."""
-    return cluster_resources().get("GPU", 0.0)
+    return sum(n.get("GPU", 0.0) for n in cluster_nodes())
 
 
 def actor_demand(role: RoleConfig, gpus: float) -> dict[str, float]:
@@ -85,24 +87,20 @@ def actor_demand(role: RoleConfig, gpus: float) -> dict[str, float]:
     return {"CPU": role.num_cpus, **({"GPU": gpus} if gpus else {}), **role.resources}
 
 
-def pool_size(role: RoleConfig, gpus: float, total: dict[str, float]) -> int | tuple[int, int]:
-    """The role's pool: its ``concurrency``, or for ``"auto"`` (1, n) with n the actors the
-    cluster's resources hold (``total``: :func:`cluster_resources`), so one config fits a
-    laptop, a two-node test cluster and a GPU cluster. A resource the cluster lacks is an
-    error naming it."""
+def pool_size(role: RoleConfig, gpus: float, nodes: list[dict[str, float]]) -> int | tuple[int, int]:
+    """The role's pool: its ``concurrency``, or for ``"auto"`` (1, n) with n the actors that
+    fit on the cluster's nodes (``nodes``: :func:`cluster_nodes`; on each node, as many as
+    its scarcest requested resource holds), so one config fits a laptop, a two-node test
+    cluster and a GPU cluster. No node with the resources is an error naming them."""
     if role.concurrency != "auto":
         return role.concurrency
-    n = None
-    for name, need in actor_demand(role, gpus).items():
-        if need <= 0:
-            continue
-        have = total.get(name, 0.0)
-        if have < need:
-            raise ConfigError(f"a pool asks for {need:g} {name} per actor but the Ray cluster has {have:g}; "
-                              f"start a node with it (ray start --resources) or change the role's resources")
-        fits = int(have // need + 1e-9)
-        n = fits if n is None else min(n, fits)
-    return (1, max(1, n or 1))
+    need = {k: v for k, v in actor_demand(role, gpus).items() if v > 0}
+    n = sum(int(min(node.get(k, 0.0) / v for k, v in need.items()) + 1e-9) for node in nodes) if need else 1
+    if nodes and n < 1:
+        wants = ", ".join(f"{v:g} {k}" for k, v in need.items())
+        raise ConfigError(f"no node of the Ray cluster holds one actor ({wants}); start a node with those "
+                          f"resources (ray start --resources) or change the role's num_cpus/num_gpus/resources")
+    return (1, max(1, n))
 
 
 def gpus_for(step: Step, available: float) -> float:
@@ -127,10 +125,10 @@ def stage_args(step: Step, available_gpus: float | None = None) -> dict:
     import ray
 
     role = step.role
-    total = cluster_resources()
-    gpus = gpus_for(step, total.get("GPU", 0.0) if available_gpus is None else available_gpus)
+    nodes = cluster_nodes()
+    gpus = gpus_for(step, sum(n.get("GPU", 0.0) for n in nodes) if available_gpus is None else available_gpus)
     device = role.device if gpus > 0 or role.device == "cpu" else "cpu"
-    size = pool_size(role, gpus, total)
+    size = pool_size(role, gpus, nodes)
     pool = ray.data.ActorPoolStrategy(size=size) if isinstance(size, int) else \
         ray.data.ActorPoolStrategy(min_size=size[0], max_size=size[1])
     kwargs = {"model": role.model, "device": device, "batch_size": role.batch_size, "options": role.options,

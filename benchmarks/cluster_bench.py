@@ -1,0 +1,252 @@
+"""A two-node Ray cluster on this machine ingesting into a database on a local S3 server.
+
+Starts (and later stops, by the handles of what it started, nothing else):
+
+- a local S3 server (``moto_server`` from ``moto[server]``) on a free port, with a bucket;
+- a Ray head node and a second node (``ray.cluster_utils.Cluster``: own temp dir, ports
+  and resources). The head offers ``{"decode": 1}``, the second node ``{"models": 1}``,
+  standing in for a CPU decode node and a GPU model node; decode tasks ask for a share of
+  ``decode``, the model pool for a share of ``models``, so each runs on its own node.
+
+Then ingests a generated corpus (tiny WAV files, cut in 0.5 s windows: >= 5,000 segments
+by default) with one model role (a tiny random CLAP audio encoder, tests/tiny_models.py)
+into ``s3://<bucket>/lake``, the driver being this process: the model actors write the
+segment rows as Lance fragments straight to S3 and the driver only commits. It checks
+that every expected segment is there exactly once, and prints the driver's CPU per
+1,000 segments (goal <= 1.0).
+
+``--kill-worker`` loses the model node mid-run (after the first commit): the head also
+offers ``models`` then, so the pool moves there and the run finishes on the head; the
+assets committed before the loss must all still be there. The test of this path
+(tests/jobs/test_cluster.py) runs this script small.
+
+    python benchmarks/cluster_bench.py                    # 100 files x 26 s: 5,200 segments
+    python benchmarks/cluster_bench.py --files 6 --seconds 3 --kill-worker
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path[:0] = [str(REPO), str(HERE), str(REPO / "tests")]
+os.environ.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0", MEDIALAKE_PROGRESS="0",
+                  HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error")
+
+WINDOW_S = 0.5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_s3(bucket: str) -> subprocess.Popen:
+    """moto_server on a free port; the AWS_* variables point LanceDB, Lance and pyarrow at it
+    (set before Ray starts, so every node inherits them)."""
+    port = free_port()
+    exe = Path(sys.executable).parent / "moto_server"
+    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1",
+                      AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=url, AWS_ENDPOINT=url, AWS_ALLOW_HTTP="true",
+                      AWS_EC2_METADATA_DISABLED="true")
+    import boto3
+
+    t0 = time.monotonic()
+    while True:
+        try:
+            boto3.client("s3", endpoint_url=url).create_bucket(Bucket=bucket)
+            return proc
+        except Exception:  # noqa: BLE001 - the server is starting
+            if time.monotonic() - t0 > 60 or proc.poll() is not None:
+                proc.kill()
+                raise SystemExit("the local S3 server (moto_server) did not start")
+            time.sleep(0.3)
+
+
+def make_corpus(root: Path, files: int, seconds: float) -> None:
+    from media import make_wav
+
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        make_wav(root / f"a{i:04d}.wav", seconds=seconds + 0.01 * i, sr=8000, channels=1)
+
+
+def start_cluster(temp: str, kill_mode: bool):
+    """Head {"decode": 1} (and {"models": 1} as a fallback when the model node is to be lost),
+    second node {"models": 1}; each 1 CPU and a small object store."""
+    from ray.cluster_utils import Cluster
+
+    from ray._common.utils import get_ray_address_file
+
+    address_file = get_ray_address_file(None)
+    before = Path(address_file).read_text() if os.path.exists(address_file) else None
+    common = dict(num_cpus=1, object_store_memory=200 * 2**20, include_dashboard=False, temp_dir=temp)
+    head_resources = {"decode": 1.0, **({"models": 1.0} if kill_mode else {})}
+    gcs_port = free_port()
+    cluster = Cluster(initialize_head=True, head_node_args=dict(
+        common, resources=head_resources, gcs_server_port=gcs_port, node_ip_address="127.0.0.1", ray_client_server_port=free_port(),
+        metrics_export_port=free_port(), dashboard_agent_listen_port=free_port()))
+    worker = cluster.add_node(**{k: v for k, v in common.items() if k != "temp_dir"}, resources={"models": 1.0}, node_ip_address="127.0.0.1",
+                              metrics_export_port=free_port(), dashboard_agent_listen_port=free_port())
+    cluster.wait_for_nodes()
+    # Cluster records its address as "the current cluster" for ray.init("auto"): put back
+    # what was there, so other Ray users of this machine are not pointed at this one.
+    if before is None:
+        Path(address_file).unlink(missing_ok=True)
+    else:
+        Path(address_file).write_text(before)
+    return cluster, worker, f"127.0.0.1:{gcs_port}"
+
+
+def config(model_dir: str, files: int):
+    from medialake.pipelines.config import load_config
+
+    off = {"model": None}
+    return load_config(overrides={
+        "asr": off, "text": off, "ocr": off, "summarizer": off,
+        "audio": {"model": model_dir, "batch_size": 64, "num_cpus": 0.5, "concurrency": "auto",
+                  "resources": {"models": 0.01}},
+        "decode": {"window_s": WINDOW_S, "num_cpus": 0.5, "resources": {"decode": 0.01}},
+        "commit_every": 2000, "commit_every_s": 2.0,
+    })
+
+
+def expected_ids(src: Path, cfg) -> dict[str, set[str]]:
+    from medialake.operators.decode import decode_file
+    from medialake.operators.scan import scan
+
+    out = {}
+    for r in scan(str(src), cfg.extensions):
+        rec = {"asset_id": r.asset_id, "uri": r.uri, "media_type": r.media_type, "size": r.size, "mtime": r.mtime}
+        out[r.asset_id] = {row["segment_id"] for row in decode_file(rec, cfg.decode) if row["segment_index"] >= 0}
+    return out
+
+
+def done_assets(db: str) -> dict[str, int]:
+    from medialake.store import Store
+
+    try:
+        rows = Store(db, create=False).assets(["asset_id", "n_segments"], where="status = 'done'").to_pylist()
+    except Exception:  # noqa: BLE001 - tables being created
+        return {}
+    return {r["asset_id"]: r["n_segments"] for r in rows}
+
+
+def kill_after_first_commit(cluster, worker, db: str, seen: dict, stop: threading.Event) -> None:
+    """Lose the model node (its raylet and workers, SIGKILL) once an asset is committed."""
+    while not stop.is_set():
+        done = done_assets(db)
+        if done:
+            seen.update(done)
+            cluster.remove_node(worker, allow_graceful=False)
+            seen["__killed_at__"] = time.monotonic()
+            return
+        time.sleep(0.5)
+
+
+def check(db: str, expected: dict[str, set[str]]) -> dict:
+    from medialake.store import Store
+
+    store = Store(db, create=False)
+    segs = store.table("segments").search().select(["segment_id", "asset_id"]).limit(None).to_arrow()
+    ids = segs.column("segment_id").to_pylist()
+    want = set().union(*expected.values()) if expected else set()
+    done = done_assets(db)
+    return {"segments": len(set(ids)), "rows": len(ids), "lost": len(want - set(ids)),
+            "duplicates": len(ids) - len(set(ids)), "extra": len(set(ids) - want),
+            "assets_done": len(done), "assets": len(expected)}
+
+
+def run(a) -> dict:
+    import medialake
+    from _meter import TreeMeter
+    from tiny_models import clap
+
+    work = Path(tempfile.mkdtemp(prefix="mlc-", dir="/tmp"))  # short: Ray's socket paths have a length limit
+    s3 = cluster = None
+    try:
+        s3 = start_s3("medialake")
+        db = "s3://medialake/lake"
+        src = work / "src"
+        make_corpus(src, a.files, a.seconds)
+        model = str(clap(work / "clap"))
+        cfg = config(model, a.files)
+        expected = expected_ids(src, cfg)
+        cluster, worker, address = start_cluster(str(work / "ray"), a.kill_worker)
+        seen: dict = {}
+        stop = threading.Event()
+        killer = None
+        if a.kill_worker:
+            killer = threading.Thread(target=kill_after_first_commit, args=(cluster, worker, db, seen, stop), daemon=True)
+            killer.start()
+        with TreeMeter() as meter:
+            t = time.perf_counter()
+            summary = medialake.ingest(str(src), db, config=cfg, address=address)
+            wall = time.perf_counter() - t
+        stop.set()
+        res = check(db, expected)
+        committed_before = {k: v for k, v in seen.items() if not k.startswith("__")}
+        after = done_assets(db)
+        res.update(nodes=2, seconds=wall, driver_cpu_s=meter.cpu_parts["driver"], cpu_parts=meter.cpu_parts,
+                   commits=summary.commits, first_commit_s=summary.first_commit_s, killed=bool(seen),
+                   committed_before_kill=len(committed_before),
+                   lost_committed=sum(1 for k, n in committed_before.items() if after.get(k) != n),
+                   line=summary.line())
+        return res
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        if cluster is not None:
+            cluster.shutdown()
+        if s3 is not None:
+            s3.terminate()
+            try:
+                s3.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                s3.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=100)
+    ap.add_argument("--seconds", type=float, default=26.0, help="length of each WAV (0.5 s windows)")
+    ap.add_argument("--kill-worker", action="store_true", help="lose the model node after the first commit")
+    a = ap.parse_args(argv)
+    print(f"load average {os.getloadavg()[0]:.2f}; corpus {a.files} WAV files x {a.seconds:g} s", flush=True)
+    r = run(a)
+    k = r["segments"] / 1000 or 1.0
+    print(f"ingest: {r['line']}")
+    print(f"nodes 2 (head: decode{' + models fallback' if a.kill_worker else ''}; second: models), db on S3; "
+          f"{r['commits']} commits, first after {r['first_commit_s'] or float('nan'):.1f} s; CPU-s "
+          + ", ".join(f"{n} {v:.1f}" for n, v in r["cpu_parts"].items()))
+    print(f"check: {r['segments']} distinct segments in {r['rows']} rows, {r['lost']} missing, {r['extra']} unexpected, "
+          f"{r['assets_done']}/{r['assets']} assets done")
+    if a.kill_worker:
+        print(f"model node lost: {r['killed']}; assets committed before: {r['committed_before_kill']}, "
+              f"of them lost or changed since: {r['lost_committed']}")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"RESULT nodes={r['nodes']} segments={r['segments']} lost={r['lost'] + r['lost_committed']} "
+          f"duplicates={r['duplicates']} driver_cpu_per_1k_segments={r['driver_cpu_s'] / k:.3f} "
+          f"write_rows_per_s={r['segments'] / r['seconds']:.1f} seconds={r['seconds']:.1f}")
+    return 0 if r["lost"] == r["duplicates"] == r["lost_committed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
