@@ -1,4 +1,6 @@
-"""A two-node Ray cluster on this machine ingesting into a database on a local S3 server.
+"""WORK IN PROGRESS: the driver does not yet reach the head (ray.init goes to the node IP, not 127.0.0.1).
+
+A two-node Ray cluster on this machine ingesting into a database on a local S3 server.
 
 Starts (and later stops, by the handles of what it started, nothing else):
 
