@@ -1,7 +1,8 @@
 """Arrow schemas of the tables, in one place.
 
 ``assets``: one row per source file. ``segments``: one row per chunk, one vector column
-per embedding space. ``runs``: one row per ingestion run. The tables are plain Lance
+per embedding space. ``frames``: one row per sampled video frame the ``image_text`` role
+embedded (made when that role has a model). ``runs``: one row per ingestion run. The tables are plain Lance
 datasets, readable with pyarrow, polars or duckdb without medialake.
 
 The rows flowing between pipeline stages (:data:`STREAM`) are declared here too, from the
@@ -17,8 +18,9 @@ import pyarrow as pa
 #: :data:`RENAMED`). Version 3: what files say about themselves (``assets.taken_at``,
 #: ``camera_make``, ``camera_model``, ``gps_lat``, ``gps_lon``, ``metadata``), near-duplicate
 #: signatures (``segments.phash``, ``assets.audio_fingerprint``) and ``segments.metadata_text``.
+#: Version 4: the ``frames`` table (:func:`frames_schema`), per-frame vectors of video.
 #: :meth:`medialake.store.Store.migrate` upgrades older tables (new columns are null).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Embedding spaces and their vector widths. ``text`` is sentence embeddings of the
 #: combined text; others are added by the model profile.
@@ -122,6 +124,30 @@ def segments_schema(text_dim: int = TEXT_DIM) -> pa.Schema:
 
 SEGMENTS = segments_schema()
 
+
+def frames_schema(dim: int) -> pa.Schema:
+    """The ``frames`` table: one row per sampled video frame that the ``image_text`` role
+    embedded, ``vector`` in the same space (and width, ``dim``) as ``segments.image_vector``;
+    ``t_s``: the frame's time on the asset's timeline; ``thumbnail``: a small JPEG."""
+    return pa.schema(
+        [
+            pa.field("asset_id", pa.string(), nullable=False),
+            pa.field("segment_id", pa.string(), nullable=False),
+            pa.field("media_type", pa.string(), nullable=False),
+            pa.field("frame_index", pa.int32(), nullable=False),  # order in its segment
+            pa.field("t_s", pa.float64(), nullable=False),
+            pa.field("thumbnail", pa.binary()),
+            pa.field("vector", vector_type(dim)),
+        ],
+        metadata=_metadata("frames"),
+    )
+
+
+#: What the ``image_text`` stage hands the fragment writer per segment row (stream column
+#: ``frame_rows``): each sampled frame's time, small JPEG and vector (rows of ``frames``).
+FRAME_ROWS = pa.list_(pa.struct([("t_s", pa.float64()), ("thumbnail", pa.binary()),
+                                 ("vector", pa.list_(pa.float32()))]))
+
 RUNS = pa.schema(
     [
         pa.field("run_id", pa.string(), nullable=False),
@@ -163,11 +189,12 @@ ASSET_FROM_STREAM = ("asset_id", "uri", "media_type", "size", "mtime", "duration
     # set on the asset's closing marker row only (decode), null on its segment rows
     "taken_at", "camera_make", "camera_model", "gps_lat", "gps_lon", "metadata", "audio_fingerprint")
 
-#: Decode's payloads: float32 mono PCM at ``DecodeConfig.sample_rate`` (``audio``), and the
+#: Decode's payloads: float32 mono PCM at ``DecodeConfig.sample_rate`` (``audio``), the
 #: model-ready frames of the segment, JPEG bytes whose shorter side is
-#: ``DecodeConfig.frame_px``, with their times in seconds on the source timeline. Decode
+#: ``DecodeConfig.frame_px``, with their times in seconds on the source timeline, and the
+#: same frames larger for OCR (``ocr_frames``, longer side ``DecodeConfig.ocr_px``). Decode
 #: makes them, model stages read them, the sink never stores them.
-PAYLOADS = ("audio", "frames", "frame_times")
+PAYLOADS = ("audio", "frames", "frame_times", "ocr_frames")
 
 #: Rows flowing between pipeline stages: one per segment, or one marker per asset that
 #: produced no segment (``segment_index`` = -1) or failed (``error`` set). Asset fields
@@ -178,7 +205,8 @@ STREAM = pa.schema(
     + _nullable(SEGMENTS, ("segment_id", "segment_index", "modality", "start_s", "end_s", "thumbnail",
                                  "phash", "metadata_text"))
     + [pa.field("audio", pa.binary()), pa.field("frames", pa.list_(pa.binary())),
-       pa.field("frame_times", pa.list_(pa.float64()))]
+       pa.field("frame_times", pa.list_(pa.float64())), pa.field("ocr_frames", pa.list_(pa.binary()))]
+    + [pa.field("frame_rows", FRAME_ROWS)]  # image_text's per-frame output, for the frames table
 )
 
 #: Stream columns the sink does not store: all but those of the segments schema.

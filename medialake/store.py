@@ -1,7 +1,7 @@
 """The LanceDB database: open it, create the tables, read the asset index.
 
 One database is one directory (or object-store URI) holding the ``assets``, ``segments``
-and ``runs`` tables. Filters passed to LanceDB are built here from typed values with
+and ``runs`` tables, and ``frames`` once an ingest with an ``image_text`` model made it. Filters passed to LanceDB are built here from typed values with
 :func:`sql_str`, never by pasting user text.
 """
 
@@ -46,6 +46,13 @@ class Store:
                 if name not in existing:
                     self.db.create_table(name, schema=sch, exist_ok=True)
             self.migrate()
+
+    def has_table(self, name: str) -> bool:
+        return name in self._tables or name in self.table_names()
+
+    def frames(self):
+        """The ``frames`` table, or None when the database has none (no image_text model yet)."""
+        return self.table("frames") if self.has_table("frames") else None
 
     def table_names(self) -> list[str]:
         res = self.db.list_tables()
@@ -96,6 +103,21 @@ class Store:
         if missing:
             seg.add_columns(pa.schema(missing))
             self._tables.pop("segments", None)
+        if "image_vector" in dims:
+            self._ensure_frames(int(dims["image_vector"]))
+
+    def _ensure_frames(self, dim: int) -> None:
+        """Create the ``frames`` table for ``dim``-wide vectors, or check the one there is."""
+        from medialake.errors import ConfigError
+
+        want = schema.frames_schema(dim)
+        if not self.has_table("frames"):
+            self.db.create_table("frames", schema=want, exist_ok=True)
+            return
+        have = self.table("frames").schema.field("vector").type
+        if have != want.field("vector").type:
+            raise ConfigError(f"frames.vector in {self.uri!r} holds {have} but the configured image_text model "
+                              f"gives {want.field('vector').type}; use the model the database was built with, or a new --db")
 
     def upsert_assets(self, rows: pa.Table) -> None:
         if rows.num_rows == 0:
@@ -105,8 +127,13 @@ class Store:
          .when_not_matched_insert_all().execute(rows))
 
     def delete_segments(self, asset_ids: list[str]) -> None:
+        """Delete the segments of ``asset_ids``, and their frames."""
+        frames = self.frames()
         for i in range(0, len(asset_ids), 500):
-            self.table("segments").delete(sql_in("asset_id", asset_ids[i : i + 500]))
+            cond = sql_in("asset_id", asset_ids[i : i + 500])
+            self.table("segments").delete(cond)
+            if frames is not None:
+                frames.delete(cond)
 
     def refresh_indexes(self) -> None:
         """Rebuild the full-text index over the combined text after a run."""
@@ -155,6 +182,11 @@ class Store:
             since = pc.max(runs.search().select(["finished_at"]).limit(None).to_arrow().column("finished_at")).as_py()
         removed = remove_orphans(segments_uri(self.uri), self.storage_options, since=since)
         self.forget("segments")
+        if self.has_table("frames"):
+            from medialake.operators.fragments import table_uri
+
+            removed += remove_orphans(table_uri(self.uri, "frames"), self.storage_options, since=since)
+            self.forget("frames")
         return removed
 
     def uncommitted_ids(self) -> list[str]:
@@ -182,6 +214,10 @@ class Store:
         seg = self.table("segments")
         if asset_ids is None:
             present = set(seg.search().select(["asset_id"]).limit(None).to_arrow().column("asset_id").to_pylist())
+            frames = self.frames()
+            if frames is not None:  # a crash between the frames' commit and the segments'
+                present |= set(frames.search().select(["asset_id"]).limit(None).to_arrow()
+                               .column("asset_id").to_pylist())
         else:
             present = set(asset_ids)
         if not present:
@@ -313,6 +349,9 @@ def maintain(store: "Store", *, min_rows: int = ANN_MIN_ROWS, index_type: str | 
     for column in vector_columns(seg):
         report[column] = ensure_vector_index(seg, column, min_rows=min_rows, index_type=index_type)
     report["text"] = ensure_fts_index(seg, "text")
-    for name in ("segments", "assets", "runs"):
+    frames = store.frames()
+    if frames is not None:
+        report["frames.vector"] = ensure_vector_index(frames, "vector", min_rows=min_rows, index_type=index_type)
+    for name in ("segments", "assets", "runs") + (("frames",) if frames is not None else ()):
         optimize(store.table(name))
     return report

@@ -1,7 +1,8 @@
 """Pictures for the image roles (image_text, ocr, captioner), from a JPEG column.
 
-Each stage names the column it reads in its declaration (``reads``); today that is the
-segment's small JPEG ``thumbnail``.
+Each stage names the columns it reads in its declaration (``reads``): the segment's small
+JPEG ``thumbnail``, the frames decode sampled (``frames``, 224 px) or the same frames
+larger for OCR (``ocr_frames``).
 """
 
 from __future__ import annotations
@@ -14,17 +15,39 @@ from PIL import Image
 from medialake import arrow
 
 
+def decode_jpeg(raw: bytes | None) -> Image.Image | None:
+    """The RGB picture in ``raw`` (None for no bytes, or bytes that do not decode)."""
+    if not raw:
+        return None
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            return im.convert("RGB")
+    except Exception:  # an unreadable picture is a row without a picture, not a crash
+        return None
+
+
+def decode_jpegs(raws: list[bytes | None]) -> list[Image.Image | None]:
+    return [decode_jpeg(r) for r in raws]
+
+
 def segment_images(batch: pa.Table, column: str) -> list[Image.Image | None]:
     """One RGB picture per row of ``batch`` from the JPEG bytes in ``column`` (None where
     the row has none, e.g. audio, or where they cannot be decoded)."""
-    out: list[Image.Image | None] = []
-    for raw in arrow.values(batch, column):
-        if not raw:
-            out.append(None)
-            continue
-        try:
-            with Image.open(io.BytesIO(raw)) as im:
-                out.append(im.convert("RGB"))
-        except Exception:  # an unreadable thumbnail is a row without a picture, not a crash
-            out.append(None)
+    return [decode_jpeg(raw) for raw in arrow.values(batch, column)]
+
+
+def segment_frames(batch: pa.Table, column: str = "frames", fallback: str | None = "thumbnail",
+                   limit: int = 0) -> list[list[Image.Image]]:
+    """Per row of ``batch``, the pictures in the list column ``column`` (at most ``limit``
+    of them, spread evenly, when ``limit`` > 0); a row without any gets its ``fallback``
+    picture, or none."""
+    backs = segment_images(batch, fallback) if fallback else [None] * batch.num_rows
+    out = []
+    for raws, back in zip(arrow.values(batch, column), backs):
+        raws = list(raws or [])
+        if limit and len(raws) > limit:
+            raws = [raws[round(i * (len(raws) - 1) / (limit - 1))] for i in range(limit)] if limit > 1 else \
+                [raws[len(raws) // 2]]
+        pics = [im for im in decode_jpegs(raws) if im is not None]
+        out.append(pics or ([back] if back is not None else []))
     return out

@@ -47,6 +47,9 @@ class DecodeConfig(Frozen):
                     "every B-frame (checked per file on its first seconds; 0: always the exact frame)")
     frame_px: int = Field(224, ge=16, le=2048, description="shorter side of the frames handed to the models, pixels")
     frame_quality: int = Field(90, ge=10, le=100, description="JPEG quality of those frames")
+    ocr_px: int = Field(960, ge=0, le=4096,
+                        description="longer side of the frames the ocr role reads (the same times as the model "
+                                    "frames, larger so small text survives; never enlarged); 0: OCR reads the thumbnail")
     # -- limits -----------------------------------------------------------------------
     timeout_s: float = Field(600.0, gt=0, description="per-file decode time limit; a file over it fails with a reason")
     rows_per_block: int = Field(32, ge=1, description="segment rows per Arrow block emitted by the decoder")

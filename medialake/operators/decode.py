@@ -23,7 +23,7 @@ import pyarrow as pa
 from medialake.operators.image import decode_image_file, jpeg_thumbnail
 from medialake.operators.sources import Deadline
 from medialake.operators.timeline import TimelineReport, iter_timeline
-from medialake.operators.video import frame_jpeg
+from medialake.operators.video import frame_jpeg, ocr_jpeg
 from medialake.operators.config import DecodeConfig
 from medialake.operators.fingerprint import FingerprintBuffer
 from medialake.operators.metadata_image import image_metadata
@@ -59,10 +59,11 @@ def _image_segments(record: dict, cfg: DecodeConfig, base: dict, info: TimelineR
     base.update(width=img.width, height=img.height, duration_s=anim_s, codecs=None)
     model_frames = [frame_jpeg(f, cfg.frame_px, cfg.frame_quality) for f in frames[: cfg.frames_per_segment]]
     n = len(model_frames)
+    ocr = [ocr_jpeg(f, cfg.ocr_px) for f in frames[:1]] if cfg.ocr_px else []  # a still's text is in its first frame
     yield {"modality": "image", "start_s": 0.0, "end_s": anim_s,
            "thumbnail": jpeg_thumbnail(img, cfg.thumbnail_px, cfg.thumbnail_quality), "audio": None,
            "phash": phash(img),
-           "frames": model_frames or None,
+           "frames": model_frames or None, "ocr_frames": ocr or None,
            "frame_times": [round(anim_s * i / n, 4) for i in range(n)] if n else None}
 
 

@@ -8,6 +8,11 @@ the fragment metadata as JSON on the first row. Thumbnails, texts and vectors ne
 travel to the driver, which only commits fragments (:func:`commit_fragments`, one Lance
 ``Append``) and flips assets from pending to done (:class:`medialake.operators.sink.LanceSink`).
 
+The per-frame rows the ``image_text`` stage hands on (stream column ``frame_rows``) are
+written the same way, as fragments of the ``frames`` table, named on the receipt's first
+row (``frame_fragments``); the committer commits them with the segments, before the
+assets they belong to turn done.
+
 A written fragment is invisible until it is committed; one left by a crash is an
 unreferenced file that :func:`remove_orphans` deletes when the next run starts.
 """
@@ -31,7 +36,7 @@ RECEIPT_COLUMNS = schema.ASSET_FROM_STREAM + ("error", "segment_index")
 #: asset's language is the one spoken longest).
 RECEIPT = pa.schema([schema.STREAM.field(n) for n in RECEIPT_COLUMNS]
                     + [pa.field("written", pa.int32()), pa.field("fragments", pa.string()),
-                       pa.field("spoken", pa.string())])
+                       pa.field("spoken", pa.string()), pa.field("frame_fragments", pa.string())])
 
 
 def is_receipt(batch: pa.Table) -> bool:
@@ -40,7 +45,24 @@ def is_receipt(batch: pa.Table) -> bool:
 
 def segments_uri(db: str) -> str:
     """Where LanceDB keeps the ``segments`` table of database ``db``."""
-    return str(db).rstrip("/") + "/segments.lance"
+    return table_uri(db, "segments")
+
+
+def table_uri(db: str, name: str) -> str:
+    """Where LanceDB keeps table ``name`` of database ``db``."""
+    return str(db).rstrip("/") + f"/{name}.lance"
+
+
+def frame_table(segs: pa.Table) -> pa.Table | None:
+    """The ``frames`` rows that the segment rows ``segs`` carry in ``frame_rows`` (None: none)."""
+    if "frame_rows" not in segs.column_names or segs.column("frame_rows").null_count == segs.num_rows:
+        return None
+    rows = []
+    cols = [segs.column(c).to_pylist() for c in ("asset_id", "segment_id", "media_type", "frame_rows")]
+    for aid, sid, media, frames in zip(*cols):
+        for i, f in enumerate(frames or []):
+            rows.append({"asset_id": aid, "segment_id": sid, "media_type": media, "frame_index": i, **f})
+    return pa.Table.from_pylist(rows) if rows else None
 
 
 class FragmentWriter:
@@ -48,17 +70,23 @@ class FragmentWriter:
     uncommitted fragments of the Lance dataset at ``uri`` with ``target`` (its schema)."""
 
     def __init__(self, uri: str, target: pa.Schema, data_storage_version: str | None = None,
-                 storage_options: dict | None = None):
+                 storage_options: dict | None = None, frames: "FragmentWriter | None" = None):
         self.uri, self.target = uri, target
         self.data_storage_version = data_storage_version
         self.storage_options = storage_options or None
+        #: the writer of the ``frames`` table (None: the database has none, frame rows are dropped)
+        self.frames = frames
 
     def write(self, segs: pa.Table) -> list[str]:
         """Write ``segs`` (segment rows, any stream columns) as fragments; their metadata as JSON."""
+        keep = [c for c in segs.column_names if c not in schema.STREAM_ONLY]
+        return self.write_rows(schema.conform(segs.select(keep), self.target))
+
+    def write_rows(self, table: pa.Table) -> list[str]:
+        """Write rows of this writer's table (conformed to its schema) as fragments; their metadata as JSON."""
         from lance.fragment import write_fragments
 
-        keep = [c for c in segs.column_names if c not in schema.STREAM_ONLY]
-        table = schema.conform(segs.select(keep), self.target)
+        table = schema.conform(table, self.target)
         frags = write_fragments(table, self.uri, schema=self.target, mode="append",
                                 data_storage_version=self.data_storage_version,
                                 storage_options=self.storage_options)
@@ -77,14 +105,18 @@ class FragmentWriter:
                 counts[row["asset_id"]] = counts.get(row["asset_id"], 0) + 1
                 first.setdefault(row["asset_id"], row)
             spoken = _spoken(segs)
-            rows = [{**first[a], "written": n, "fragments": None,
+            rows = [{**first[a], "written": n, "fragments": None, "frame_fragments": None,
                      "spoken": json.dumps(spoken[a]) if spoken.get(a) else None} for a, n in counts.items()]
             rows[0]["fragments"] = "[" + ", ".join(frags) + "]"
+            frames = frame_table(segs) if self.frames is not None else None
+            if frames is not None:
+                rows[0]["frame_fragments"] = "[" + ", ".join(self.frames.write_rows(frames)) + "]"
         out = pa.Table.from_pylist(rows, schema=RECEIPT)
         if markers.num_rows:
             m = markers.append_column("written", pa.nulls(markers.num_rows, pa.int32()))
             m = m.append_column("fragments", pa.nulls(markers.num_rows, pa.string()))
             m = m.append_column("spoken", pa.nulls(markers.num_rows, pa.string()))
+            m = m.append_column("frame_fragments", pa.nulls(markers.num_rows, pa.string()))
             out = pa.concat_tables([out, m.cast(RECEIPT)])
         return out
 
@@ -101,9 +133,12 @@ def _spoken(segs: pa.Table) -> dict[str, dict[str, float]]:
     return out
 
 
-def fragments_of(receipts: pa.Table) -> list[str]:
-    """The fragment metadata (JSON) a receipt table carries."""
-    return [json.dumps(f) for cell in receipts.column("fragments").to_pylist() if cell for f in json.loads(cell)]
+def fragments_of(receipts: pa.Table, column: str = "fragments") -> list[str]:
+    """The fragment metadata (JSON) a receipt table carries: of ``segments`` (``fragments``)
+    or of ``frames`` (``frame_fragments``)."""
+    if column not in receipts.column_names:
+        return []
+    return [json.dumps(f) for cell in receipts.column(column).to_pylist() if cell for f in json.loads(cell)]
 
 
 def commit_fragments(uri: str, fragments: list[str], storage_options: dict | None = None) -> int:

@@ -13,7 +13,8 @@ Commits come in batches: when ``flush_rows`` segments wait, or ``flush_s`` secon
 the last commit, so assets become searchable while a run goes. Each commit is one Lance
 ``Append`` of the waiting fragments, then one upsert of the assets they complete.
 Plain stream rows (no receipt) are written as fragments here first: the same protocol
-for a loop that calls the operators in one process.
+for a loop that calls the operators in one process. The ``frames`` rows of the segments
+(per-frame vectors) travel the same way and are committed just before them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from medialake import schema
-from medialake.operators.fragments import FragmentWriter, commit_fragments, fragments_of, is_receipt, segments_uri
+from medialake.operators.fragments import (FragmentWriter, commit_fragments, fragments_of, is_receipt, segments_uri,
+                                           table_uri)
 from medialake.store import Store
 
 
@@ -44,12 +46,18 @@ class SinkCounts:
 
 
 def writer_for(store: Store) -> FragmentWriter:
-    """The :class:`FragmentWriter` of ``store``'s ``segments`` table (its schema and format)."""
+    """The :class:`FragmentWriter` of ``store``'s ``segments`` table (its schema and format),
+    with the writer of its ``frames`` table when it has one."""
     seg = store.table("segments")
     target = seg.schema.with_metadata(schema.SEGMENTS.metadata)
     version = seg.to_lance().data_storage_version
+    frames = None
+    if store.has_table("frames"):
+        fr = store.table("frames")
+        frames = FragmentWriter(table_uri(store.uri, "frames"), fr.schema, storage_options=store.storage_options,
+                                data_storage_version=fr.to_lance().data_storage_version)
     return FragmentWriter(segments_uri(store.uri), target, data_storage_version=version,
-                          storage_options=store.storage_options)
+                          storage_options=store.storage_options, frames=frames)
 
 
 class LanceSink:
@@ -64,6 +72,7 @@ class LanceSink:
         self.config_hash = config_hash
         self.flush_rows, self.flush_s = flush_rows, flush_s
         self.fragments: list[str] = []  # written, not committed yet (JSON metadata)
+        self.frame_fragments: list[str] = []  # of the frames table, likewise
         self.pending_rows = 0
         self.last_flush = time.perf_counter()
         self.seen: dict[str, int] = defaultdict(int)  # segments of an asset in fragments so far
@@ -82,8 +91,8 @@ class LanceSink:
             if self._local is None:
                 self._local = writer_for(self.store)
             batch = self._local(batch)
-        frags = fragments_of(batch)
-        self.fragments.extend(frags)
+        self.fragments.extend(fragments_of(batch))
+        self.frame_fragments.extend(fragments_of(batch, "frame_fragments"))
         is_seg = pc.greater_equal(batch.column("segment_index"), 0)
         segs = batch.filter(is_seg)
         self._tally(segs)
@@ -154,7 +163,12 @@ class LanceSink:
         self.ready.append(row)
 
     def flush(self) -> None:
-        """Commit the written fragments, then mark the assets they complete done."""
+        """Commit the written fragments (frames, then segments), then mark the assets they
+        complete done: an asset turns done only once its segments and frames are committed."""
+        if self.frame_fragments:
+            commit_fragments(table_uri(self.store.uri, "frames"), self.frame_fragments, self.store.storage_options)
+            self.store.forget("frames")
+            self.frame_fragments = []
         if self.fragments:
             commit_fragments(segments_uri(self.store.uri), self.fragments, self.store.storage_options)
             self.store.forget("segments")  # the next read sees the new version

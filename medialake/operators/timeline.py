@@ -21,7 +21,7 @@ from medialake.operators.probe import Probe, open_container, probe, require_deco
 from medialake.operators.shots import detect_shots
 from medialake.operators.sources import Deadline
 from medialake.operators.vad import StreamingVad
-from medialake.operators.video import FrameSampler, frame_jpeg, video_duration
+from medialake.operators.video import FrameSampler, frame_jpeg, ocr_jpeg, video_duration
 
 
 ESTIMATED_DURATION = ("mpeg", "mpegts", "mpegvideo", "h264", "hevc", "m4v")
@@ -41,24 +41,35 @@ class TimelineReport:
 
 
 def _visuals(sampler: FrameSampler, start: float, end: float, cfg,
-             info: TimelineReport) -> tuple[bytes | None, list[bytes], list[float], int | None]:
+             info: TimelineReport) -> tuple[bytes | None, list[bytes], list[float], int | None, list[bytes]]:
+    """(thumbnail, model frames, their times, the keyframe's perceptual hash, OCR frames)."""
     times = sample_times(start, end, cfg.frames_per_segment)
     thumb_t = round(start + min(1.0, (end - start) / 2), 4)
-    short = max(cfg.frame_px, cfg.thumbnail_px)
+    short = max(cfg.frame_px, cfg.thumbnail_px, _ocr_short_side(sampler, cfg) if times else 0)
     got = sampler.images(sorted(set(times + [thumb_t])), short_side=short)
     info.frames_sampled += len(got)
     info.frames_decoded = sampler.decoded
     by_t = dict(zip(sorted(set(times + [thumb_t])), got))
     thumb = jpeg_thumbnail(by_t[thumb_t][1], cfg.thumbnail_px, cfg.thumbnail_quality) if thumb_t in by_t else None
     key_hash = phash(by_t[thumb_t][1]) if thumb_t in by_t else None  # the keyframe's perceptual hash
-    frames, ftimes = [], []
+    frames, ftimes, ocr = [], [], []
     for t in times:
         if t not in by_t:
             continue
         ft, img = by_t[t]
         frames.append(frame_jpeg(img, cfg.frame_px, cfg.frame_quality))
         ftimes.append(float(ft))
-    return thumb, frames, ftimes, key_hash
+        if cfg.ocr_px:
+            ocr.append(ocr_jpeg(img, cfg.ocr_px))
+    return thumb, frames, ftimes, key_hash, ocr
+
+
+def _ocr_short_side(sampler: FrameSampler, cfg) -> int:
+    """The shorter side that gives the video's frames a longer side of ``cfg.ocr_px``."""
+    w, h = sampler.stream.codec_context.width or 0, sampler.stream.codec_context.height or 0
+    if not cfg.ocr_px or not w or not h:
+        return 0
+    return int(round(cfg.ocr_px * min(w, h) / max(w, h)))
 
 
 def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: TimelineReport) -> Iterator[dict]:
@@ -72,10 +83,12 @@ def iter_timeline(uri: str, media_type: str, cfg, deadline: Deadline, info: Time
 
         def row(start: float, end: float) -> dict:
             deadline.check()
-            thumb, frames, ftimes, key_hash = _visuals(sampler, start, end, cfg, info) if sampler else (None, [], [], None)
+            thumb, frames, ftimes, key_hash, ocr = (_visuals(sampler, start, end, cfg, info) if sampler
+                                                    else (None, [], [], None, []))
             audio = buf.take(start, end).tobytes() if buf is not None else None
             return {"modality": modality, "start_s": float(start), "end_s": float(end), "thumbnail": thumb,
-                    "audio": audio, "frames": frames or None, "frame_times": ftimes or None, "phash": key_hash}
+                    "audio": audio, "frames": frames or None, "frame_times": ftimes or None, "phash": key_hash,
+                    "ocr_frames": ocr or None}
 
         if buf is not None:
             ac = stack.enter_context(open_container(uri, timeout=cfg.timeout_s)) if sampler else c

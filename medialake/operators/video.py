@@ -56,6 +56,14 @@ def frame_jpeg(img: Image.Image, short_side: int, quality: int = 85) -> bytes:
     return to_jpeg(img.resize((w, h)) if (w, h) != img.size else img, quality)
 
 
+def ocr_jpeg(img: Image.Image, long_side: int, quality: int = 90) -> bytes:
+    """A frame for OCR: ``img`` shrunk so its longer side is ``long_side`` (never enlarged),
+    as JPEG at a quality that keeps the edges of small letters."""
+    scale = min(1.0, long_side / max(1, img.width, img.height))
+    size = (max(2, round(img.width * scale)), max(2, round(img.height * scale)))
+    return to_jpeg(img.resize(size, Image.BILINEAR) if size != img.size else img, quality)
+
+
 class FrameSampler:
     """Decode the frames shown at wanted times of one video stream, sparsely.
 

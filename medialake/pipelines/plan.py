@@ -59,8 +59,10 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
     at_decode = tuple(c for c in at_decode if c not in keep)
     after_step = [tuple(c for c in d if c not in keep) for d in after_step]
     decode_cfg = cfg.decode
-    if "frames" in at_decode:  # no stage reads frames: sample none (the thumbnail is still made)
-        decode_cfg = decode_cfg.model_copy(update={"frames_per_segment": 0})
+    if "frames" in at_decode and "ocr_frames" in at_decode:  # no stage reads frames: sample none
+        decode_cfg = decode_cfg.model_copy(update={"frames_per_segment": 0})  # (the thumbnail is still made)
+    if "ocr_frames" in at_decode:
+        decode_cfg = decode_cfg.model_copy(update={"ocr_px": 0})
     # One block per file, so decode tasks run in parallel (a repartition would need a full CPU).
     # from_blocks puts and measures the Arrow blocks on the driver; from_arrow would start a Ray
     # task per file only to read each block's schema (get_table_block_metadata_schema), and

@@ -18,8 +18,9 @@ from medialake.settings import Frozen, read_yaml_mapping, validate
 
 #: Names of the ranked lists that fusion weighs: one per embedding space, plus BM25
 #: matches of the query words (``fulltext``), exact phrase matches (``phrase``) and the
-#: pictures whose perceptual hash is near an image query's (``phash``).
-LISTS = ("text", "image_text", "audio", "fulltext", "phrase", "phash")
+#: pictures whose perceptual hash is near an image query's (``phash``) and the video frames
+#: nearest to the query in the ``image_text`` space (``frames``, the ``frames`` table).
+LISTS = ("text", "image_text", "audio", "fulltext", "phrase", "phash", "frames")
 
 
 class SearchConfig(Frozen):

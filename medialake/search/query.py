@@ -21,6 +21,7 @@ from medialake.schema import check_version
 from medialake.search.config import SearchConfig
 from medialake.search import evidence
 from medialake.search.filters import MEDIA_TYPES, NOTHING, Filters
+from medialake.search.frames import frame_hits, narrow, thumbnails as frame_thumbnails
 from medialake.search.fusion import Ranked, rrf
 from medialake.search.lists import fetch_rows, fulltext_hits, gather, phash_hits, phrase_hits, vector_hits
 from medialake.search.moments import Moment, mark, merge, query_terms, stem
@@ -59,11 +60,12 @@ def _text_calls(table, texts: list[str], k: int, where: str | None, cfg: SearchC
 
 def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str | None, cfg: SearchConfig,
                  limit: int, notes: list[str] | None = None,
-                 hashes: list[int] | None = None) -> tuple[list[Moment], dict[str, bytes | None]]:
+                 hashes: list[int] | None = None, frames=None) -> tuple[list[Moment], dict[str, bytes | None]]:
     """Everything a search does after embedding the query: one ranked list per vector and
-    per text (run side by side, ids and scores only), weighted RRF, one take of the leading
-    segments' rows, moments, and the winners' thumbnails (``segment_id -> JPEG``). ``benchmarks/search_bench.py``
-    times exactly this."""
+    per text (run side by side, ids and scores only; ``frames``: the frames table, searched
+    with the ``image_text`` vectors under the same ``where``), weighted RRF, one take of the
+    leading segments' rows, moments, and the winners' thumbnails (``segment_id -> JPEG``).
+    ``benchmarks/search_bench.py`` times exactly this."""
     notes = notes if notes is not None else []
     k = max(cfg.candidates, 4 * limit)
     text_calls = _text_calls(table, texts, k, where, cfg, notes)
@@ -74,6 +76,11 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
                   table, vq.column, vq.vector, k, where=where, nprobes=cfg.nprobes, refine_factor=refine,
                   ef=cfg.ef, columns=RANK_COLUMNS)))
              for vq in vectors]
+    if frames is not None and cfg.weight("frames") > 0:
+        calls += [(f"frames<-{vq.source}", cfg.weight("frames"),
+                   lambda vq=vq: evidence.annotate(f"frames<-{vq.source}", vq.space, frame_hits(
+                       frames, vq.vector, k, where=where, nprobes=cfg.nprobes, refine_factor=refine, ef=cfg.ef)))
+                  for vq in vectors if vq.space == "image_text"]
     calls += text_calls
     if hashes and cfg.weight("phash") > 0:
         calls.append(("phash<-image", cfg.weight("phash"),
@@ -95,11 +102,15 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
         f.row.update(details.get(f.segment_id, {}))
     candidates = [f for f in candidates if f.row.get("asset_id") is not None]  # deleted since the lists ran
     for f in candidates:
-        evidence.tighten(f, query, terms, stem, cfg.word_pad_s)
+        evidence.tighten(f, query, terms, stem, cfg.word_pad_s) or narrow(f.row)
     moments = merge(candidates, cfg.merge_gap_s, cfg.merge_min_ratio, cfg.word_gap_s)
     moments = _gate(moments, terms, cfg)[:limit]
     heads = [m.best for m in moments]
     thumbs = {sid: r.get("thumbnail") for sid, r in fetch_rows(table, [f.row for f in heads], ["thumbnail"]).items()}
+    shown = frame_thumbnails(frames, [f.row["_frame_rowid"] for f in heads if f.row.get("_tight_frame")])
+    for f in heads:  # a moment a frame found shows that frame
+        if shown.get(f.row.get("_frame_rowid")):
+            thumbs[f.segment_id] = shown[f.row["_frame_rowid"]]
     return moments, {m.best.segment_id: thumbs.get(m.best.segment_id) for m in moments}
 
 
@@ -162,8 +173,12 @@ def search(
                            config=cfg, encoders=encoders)
     notes = list(embedded.notes)
     wanted = limit + min(limit, 20) if cfg.collapse_duplicates else limit  # room for copies folded away
+    frames = store.frames() if any(v.space == "image_text" for v in embedded.vectors) else None
+    if frames is not None and (filters or loose).language is not None:
+        frames = None  # frames carry no language; the segments' image vectors still rank
+        notes.append("frames: not searched under a language filter")
     moments, thumbs = find_moments(table, embedded.vectors, embedded.texts, where, cfg, wanted, notes,
-                                   embedded.hashes)
+                                   embedded.hashes, frames)
     if not moments:
         return []
     moments, copies = collapse(store, moments, cfg) if cfg.collapse_duplicates else (moments, {})
