@@ -31,13 +31,16 @@ from pydantic import Field
 
 from medialake import arrow
 from medialake.errors import ModelError
-from medialake.models.frames import segment_images
+from medialake.models.frames import grid, segment_frames
 from medialake.models.registry import cached, check_device, resolve, torch_dtype
 from medialake.models.stage import ModelStage
 from medialake.settings import Frozen
 
 MANIFEST = "medialake_captioner.json"
 DEFAULT_PROMPT = "Describe this picture in one sentence."
+#: The prompt that goes with several frames of a segment tiled into one picture.
+GRID_PROMPT = ("The picture shows frames of one video clip, left to right and top to bottom. "
+               "Describe what happens in one sentence.")
 
 
 def _projector_module(state: dict):
@@ -114,13 +117,13 @@ class AssembledCaptioner:
             hidden = hidden[:, 1:]
         return self.projector(hidden)
 
-    def caption(self, images: list[Image.Image]) -> list[str]:
+    def caption(self, images: list[Image.Image], prompt: str | None = None) -> list[str]:
         if not images:
             return []
         torch = self._torch
         with torch.inference_mode():
             img = self._image_tokens(images)
-            ids = self.tokenizer(self.prompt, return_tensors="pt")["input_ids"].to(self.device)
+            ids = self.tokenizer(prompt or self.prompt, return_tensors="pt")["input_ids"].to(self.device)
             emb = self.lm.get_input_embeddings()(ids).expand(len(images), -1, -1)
             bos = self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else self.tokenizer.cls_token_id
             if bos is not None and int(ids[0, 0]) == bos:  # [BOS] image prompt, as LLaVA does
@@ -155,17 +158,18 @@ class HFCaptioner:
         self.max_new_tokens, self.min_new_tokens = max_new_tokens, min_new_tokens
         self._torch = torch
 
-    def _text(self) -> str:
+    def _text(self, prompt: str | None = None) -> str:
+        prompt = prompt or self.prompt
         if getattr(self.processor, "chat_template", None):
-            msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": self.prompt}]}]
+            msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
             return self.processor.apply_chat_template(msgs, add_generation_prompt=True)
         token = getattr(self.processor, "image_token", "<image>")
-        return f"USER: {token}\n{self.prompt} ASSISTANT:"
+        return f"USER: {token}\n{prompt} ASSISTANT:"
 
-    def caption(self, images: list[Image.Image]) -> list[str]:
+    def caption(self, images: list[Image.Image], prompt: str | None = None) -> list[str]:
         if not images:
             return []
-        text = self._text()
+        text = self._text(prompt)
         inputs = self.processor(images=images, text=[text] * len(images), return_tensors="pt", padding=True)
         inputs = {k: (v.to(self.device, self.model.dtype) if v.is_floating_point() else v.to(self.device))
                   for k, v in inputs.items()}
@@ -193,15 +197,22 @@ class CaptionOptions(Frozen):
     """``captioner.options``: how captions are generated."""
 
     prompt: str = Field(DEFAULT_PROMPT, min_length=1)
+    grid_prompt: str = Field(GRID_PROMPT, min_length=1, description="the prompt for several frames in one grid")
+    frames: int = Field(4, ge=1, le=16, description="frames of a segment the captioner sees, tiled into one grid "
+                        "picture in time order (1: the middle frame alone)")
     max_new_tokens: int = Field(32, ge=1)
     dtype: str = Field("auto", description="float32, bfloat16 or float16; auto: fp32 on CPU, bf16/fp16 on GPU")
 
 
 class CaptionStage(ModelStage):
-    """The segment's picture (``thumbnail``) -> ``caption`` (null where there is none)."""
+    """The segment's frames (up to ``options.frames``, tiled in time order into one grid
+    picture; rows without frames: the ``thumbnail``) -> ``caption`` (null where there is
+    no picture). A grid goes with ``options.grid_prompt``, a single picture with ``prompt``.
+    A grid is one picture, so every vision-language family (and the assembly) takes it the
+    same way."""
 
     role = "captioner"
-    reads = ("thumbnail",)
+    reads = ("frames", "thumbnail")
     writes = ("caption",)
     Options = CaptionOptions
     gpu_share = 0.25
@@ -213,13 +224,16 @@ class CaptionStage(ModelStage):
         self.captioner = Captioner.shared(model, self.device, o.dtype, prompt=o.prompt, max_new_tokens=o.max_new_tokens)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        images = segment_images(batch, self.reads[0])
-        idx = [i for i, im in enumerate(images) if im is not None]
-        caps: list[str | None] = [None] * len(images)
-        for k in range(0, len(idx), self.batch_size):
-            part = idx[k : k + self.batch_size]
-            for i, c in zip(part, self.captioner.caption([images[i] for i in part])):
-                caps[i] = c or None
+        o = self.options
+        pictures = segment_frames(batch, "frames", "thumbnail", o.frames)
+        caps: list[str | None] = [None] * len(pictures)
+        for tiled in (False, True):  # one prompt per model call
+            idx = [i for i, p in enumerate(pictures) if p and (len(p) > 1) == tiled]
+            for k in range(0, len(idx), self.batch_size):
+                part = idx[k : k + self.batch_size]
+                images = [grid(pictures[i]) for i in part]
+                for i, c in zip(part, self.captioner.caption(images, o.grid_prompt if tiled else None)):
+                    caps[i] = c or None
         return arrow.set_column(batch, "caption", pa.array(caps, type=pa.string()))
 
 

@@ -51,3 +51,27 @@ def segment_frames(batch: pa.Table, column: str = "frames", fallback: str | None
         pics = [im for im in decode_jpegs(raws) if im is not None]
         out.append(pics or ([back] if back is not None else []))
     return out
+
+
+def grid(pictures: list[Image.Image], cell_px: int | None = None) -> Image.Image:
+    """Tile ``pictures`` (in reading order) into one picture, as near square as they go: 2
+    side by side, 3-4 in 2x2, 5-6 in 3x2, ... Each cell is the first picture's size (or
+    ``cell_px`` wide, keeping its aspect), pictures fitted inside on black. One picture is
+    returned as it is. This is how a one-image vision-language model sees several frames.
+    """
+    import math
+
+    if len(pictures) == 1:
+        return pictures[0]
+    cols = math.ceil(math.sqrt(len(pictures)))
+    rows = math.ceil(len(pictures) / cols)
+    w, h = pictures[0].size
+    if cell_px:
+        w, h = cell_px, max(1, round(cell_px * h / w))
+    out = Image.new("RGB", (cols * w, rows * h))
+    for i, im in enumerate(pictures):
+        cell = im.copy()
+        cell.thumbnail((w, h), Image.BILINEAR)
+        x, y = (i % cols) * w + (w - cell.width) // 2, (i // cols) * h + (h - cell.height) // 2
+        out.paste(cell, (x, y))
+    return out

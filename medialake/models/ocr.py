@@ -22,7 +22,7 @@ from pydantic import Field
 
 from medialake import arrow
 from medialake.errors import ModelError
-from medialake.models.frames import segment_images
+from medialake.models.frames import segment_frames
 from medialake.models.ocr_filter import TextFilter
 from medialake.models.registry import cached
 from medialake.models.stage import ModelStage
@@ -181,13 +181,36 @@ class OcrOptions(Frozen):
     text_filter: bool = Field(True, description="drop lines that do not read as words (medialake/models/ocr_filter.py)")
     min_word_share: float = Field(0.6, ge=0, le=1, description="share of a line's letters that must be dictionary words")
     vocabulary: int = Field(100000, ge=100, description="how many of the most frequent English words count as words")
+    max_frames: int = Field(4, ge=0, le=64, description="OCR frames read per segment, spread evenly (0: all decode sampled)")
+    same_frame: float = Field(0.02, ge=0, le=1, description="mean grey difference (0-1) below which a frame is "
+                              "taken to show what the previous one showed, and is not read again")
+
+
+def _grey(image: Image.Image, side: int = 32) -> np.ndarray:
+    return np.asarray(image.convert("L").resize((side, side), Image.BILINEAR), dtype=np.float32) / 255.0
+
+
+def same_text(a: str, b: str, ratio: float = 0.9) -> bool:
+    """Whether two OCR readings are the same text: equal once case and spacing are ignored,
+    or nearly so (``difflib`` ratio at least ``ratio``: one misread letter in a line)."""
+    import difflib
+
+    na, nb = " ".join(a.casefold().split()), " ".join(b.casefold().split())
+    return na == nb or difflib.SequenceMatcher(None, na, nb, autojunk=False).ratio() >= ratio
 
 
 class OcrStage(ModelStage):
-    """The segment's picture (``thumbnail``) -> ``ocr_text`` (null where nothing is read)."""
+    """The segment's OCR frames (``ocr_frames``: the sampled frames at ``decode.ocr_px``, so
+    small text survives; else its ``thumbnail``) -> ``ocr_text`` (null where nothing is read).
+
+    On-screen text usually stays for many frames: a frame that looks like the one before it
+    (mean grey difference below ``same_frame``) is not read again, and a line read in an
+    earlier frame of the segment (the same text, or a one-letter misreading of it) is
+    not repeated, so each text is indexed once per segment.
+    """
 
     role = "ocr"
-    reads = ("thumbnail",)
+    reads = ("ocr_frames", "thumbnail")
     writes = ("ocr_text",)
     Options = OcrOptions
 
@@ -198,7 +221,24 @@ class OcrStage(ModelStage):
         o = self.options
         filt = TextFilter(o.min_confidence, 3, o.min_word_share, o.vocabulary) if o.text_filter else None
         self.ocr = TextRecognizer.shared(o.min_confidence, o.threads, o.det_side, filt)
+        self.reads_done = 0  # pictures actually read (the others looked like the previous one)
+
+    def segment_text(self, pictures: list[Image.Image]) -> str | None:
+        """The distinct lines read in a segment's pictures, in the order first seen."""
+        kept: list[str] = []
+        prev, prev_lines = None, []
+        for im in pictures:
+            grey = _grey(im)
+            if prev is None or float(np.abs(grey - prev).mean()) > self.options.same_frame:
+                prev_lines = [l.text for l in self.ocr.read(im)]
+                self.reads_done += 1
+            prev = grey
+            for line in prev_lines:
+                if not any(same_text(line, k) for k in kept):
+                    kept.append(line)
+        return "\n".join(kept) if kept else None
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        texts = [self.ocr.text(im) if im is not None else None for im in segment_images(batch, self.reads[0])]
+        texts = [self.segment_text(pics) for pics in segment_frames(batch, "ocr_frames", "thumbnail",
+                                                                   self.options.max_frames)]
         return arrow.set_column(batch, "ocr_text", pa.array(texts, type=pa.string()))

@@ -21,6 +21,7 @@ from medialake.errors import ConfigError
 from medialake.models.asr import AsrOptions
 from medialake.models.captioner import CaptionOptions
 from medialake.models.embedding import EncoderOptions
+from medialake.models.image_text import ImageEmbedOptions
 from medialake.models.ocr import OcrOptions
 from medialake.models.registry import BUILTIN, DEFAULT_MODELS
 from medialake.models.stage import NoOptions
@@ -87,8 +88,8 @@ class IngestConfig(Frozen):
         model=DEFAULT_MODELS["asr"], batch_size=2, concurrency=2, num_cpus=0.5,
         options=AsrOptions(compute_type="int8", cpu_threads=1, vad_filter=True))
     text: RoleConfig[NoOptions] = RoleConfig[NoOptions](model=DEFAULT_MODELS["text"], batch_size=32, num_cpus=0.25)
-    image_text: RoleConfig[EncoderOptions] = Field(
-        RoleConfig[EncoderOptions](batch_size=16, num_cpus=0.25), description="CLIP/SigLIP: image_vector")
+    image_text: RoleConfig[ImageEmbedOptions] = Field(
+        RoleConfig[ImageEmbedOptions](batch_size=16, num_cpus=0.25), description="CLIP/SigLIP: image_vector, frames")
     audio: RoleConfig[EncoderOptions] = Field(
         RoleConfig[EncoderOptions](batch_size=8, num_cpus=0.25), description="CLAP: audio_vector")
     ocr: RoleConfig[OcrOptions] = Field(
