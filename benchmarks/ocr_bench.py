@@ -10,6 +10,11 @@ side in one run, for several ``det_side`` values and 1 or 2 onnxruntime threads:
   per letter height on the original 1280x720 frame (24 slides, 4 per size, several fonts),
   plus the blank frames of the ingest benchmark's videos (nothing should be read there).
 
+Then, the pictures the ocr role reads now (``decode.ocr_px``: the sampled frames at 960 px
+on the longer side) against the 256 px thumbnail it read before, down to 16 px letters, and
+what one 10 s segment costs the role with its 4 frames (a slide that stays: read once;
+four different pictures: read four times).
+
     python benchmarks/ocr_bench.py
 """
 
@@ -34,21 +39,23 @@ from medialake.operators.image import jpeg_thumbnail  # noqa: E402
 WORDS = ("budget review harbour master lantern umbrella station museum garden bicycle compass timetable "
          "telescope invitation staircase oranges").split()
 SIZES = (28, 36, 44, 56, 72, 96)
+SMALL = (16, 20, 24, 28, 36)
 
 
-def slides(n_per_size: int = 4, seed: int = 1) -> list[tuple[int, str, Image.Image]]:
+def slides(n_per_size: int = 4, seed: int = 1, sizes=SIZES, read=None) -> list[tuple[int, str, Image.Image]]:
     fonts = sorted(glob.glob("/usr/share/fonts/truetype/**/*.ttf", recursive=True))
     if not fonts:
         raise SystemExit("no TrueType fonts under /usr/share/fonts/truetype: apt-get install fonts-dejavu-core")
     rnd = random.Random(seed)
     out = []
-    for fs in SIZES:
+    read = read or (lambda img: Image.open(io.BytesIO(jpeg_thumbnail(img, 256))).convert("RGB"))
+    for fs in sizes:
         for k in range(n_per_size):
             text = " ".join(rnd.sample(WORDS, 3))
             img = Image.new("RGB", (1280, 720), tuple(rnd.randrange(0, 90) for _ in range(3)))
             ImageDraw.Draw(img).text((rnd.randrange(20, 200), rnd.randrange(20, 500)), text, fill="white",
                                      font=ImageFont.truetype(fonts[k % len(fonts)], fs))
-            out.append((fs, text, Image.open(io.BytesIO(jpeg_thumbnail(img, 256))).convert("RGB")))
+            out.append((fs, text, read(img)))
     return out
 
 
@@ -86,7 +93,47 @@ def main() -> int:
                 acc.setdefault(fs, []).append(difflib.SequenceMatcher(None, a, text.replace(" ", "")).ratio())
             by = " ".join(f"{fs}:{sum(v) / len(v):.2f}" for fs, v in acc.items())
             print(f"{side:>8} {threads:>7} {wall:>10.3f} {cpu:>9.3f}  {by}  {wrong}/{len(empty)}", flush=True)
+    frames_vs_thumbnails()
     return 0
+
+
+def _accuracy(ocr, cases) -> tuple[str, float]:
+    c = time.process_time()
+    acc: dict[int, list[float]] = {}
+    for fs, text, im in cases:
+        g = (ocr.text(im) or "").replace(" ", "").replace("\n", "").lower()
+        acc.setdefault(fs, []).append(difflib.SequenceMatcher(None, g, text.replace(" ", "")).ratio())
+    return " ".join(f"{fs}:{sum(v) / len(v):.2f}" for fs, v in acc.items()), (time.process_time() - c) / len(cases)
+
+
+def frames_vs_thumbnails() -> None:
+    import pyarrow as pa
+
+    from medialake.models.ocr import OcrStage
+    from medialake.operators.video import ocr_jpeg
+
+    as_read = {"thumbnail 256": lambda img: Image.open(io.BytesIO(jpeg_thumbnail(img, 256))).convert("RGB"),
+               "ocr frame 960": lambda img: Image.open(io.BytesIO(ocr_jpeg(img, 960))).convert("RGB")}
+    print(f"\n{'picture read':>14} {'det_side':>8} {'CPU s/pic':>9}  accuracy by letter height (1280x720 frame)")
+    figures = {}
+    for name, read in as_read.items():
+        cases = slides(sizes=SMALL, read=read)
+        for side in (320, 480):
+            ocr = TextRecognizer(threads=1, det_side=side)
+            ocr.text(cases[0][2])
+            by, cpu = _accuracy(ocr, cases)
+            figures[(name, side)] = (by, cpu)
+            print(f"{name:>14} {side:>8} {cpu:>9.3f}  {by}", flush=True)
+    slide = slides(1, seed=3, sizes=(24,), read=lambda img: img)[0][2]
+    moving = [slides(1, seed=10 + i, sizes=(24,), read=lambda img: img)[0][2] for i in range(4)]
+    stage = OcrStage(device="cpu")
+    print(f"\n{'one 10 s segment, 4 frames':>28} {'reads':>5} {'CPU s/segment':>13}")
+    for name, pics in (("a slide that stays", [slide] * 4), ("four different pictures", moving)):
+        batch = pa.table({"ocr_frames": pa.array([[ocr_jpeg(p, 960) for p in pics]], pa.list_(pa.binary()))})
+        stage.reads_done = 0
+        c = time.process_time()
+        stage(batch)
+        print(f"{name:>28} {stage.reads_done:>5} {time.process_time() - c:>13.3f}", flush=True)
 
 
 if __name__ == "__main__":

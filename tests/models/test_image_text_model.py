@@ -43,3 +43,25 @@ def test_image_embedder_fills_image_vector_only_where_there_is_a_picture(tiny):
 def test_a_text_model_in_the_image_text_role_is_a_clear_error():
     with pytest.raises(ModelError, match="CLIP"):
         ImageTextEncoder("all-MiniLM-L6-v2", device="cpu")
+
+
+def test_every_frame_is_embedded_and_pooled_and_video_frames_become_frame_rows(tiny):
+    colours = [(250, 0, 0), (0, 250, 0), (0, 0, 250)]
+    frames = [jpeg(c) for c in colours]
+    batch = pa.table({"frames": pa.array([frames, frames[:1], None], pa.list_(pa.binary())),
+                      "frame_times": pa.array([[1.0, 2.0, 3.0], [0.0], None], pa.list_(pa.float64())),
+                      "thumbnail": pa.array([None, None, jpeg((9, 9, 9))], pa.binary()),
+                      "modality": ["video", "image", "video"]})
+    out = ImageEmbedStage(model=str(tiny["clip"]), device="cpu", batch_size=2)(batch)  # batches cross rows
+    enc = ImageTextEncoder.shared(str(tiny["clip"]), "cpu")
+    each = enc.encode_images([Image.open(io.BytesIO(f)) for f in frames])
+    pooled = each.mean(axis=0) / np.linalg.norm(each.mean(axis=0))
+    vecs = out.column("image_vector").to_pylist()
+    assert np.allclose(vecs[0], pooled, atol=1e-5) and not np.allclose(vecs[0], each[0], atol=1e-3)
+    assert np.allclose(vecs[1], each[0], atol=1e-5)  # a still: its one frame
+    assert vecs[2] is not None  # no frames: the thumbnail
+    rows = out.column("frame_rows").to_pylist()
+    assert [r["t_s"] for r in rows[0]] == [1.0, 2.0, 3.0]
+    assert np.allclose([r["vector"] for r in rows[0]], each, atol=1e-5)
+    assert all(r["thumbnail"] for r in rows[0])
+    assert rows[1] is None and rows[2] is None  # frames rows are for video frames only

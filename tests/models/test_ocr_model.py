@@ -68,3 +68,57 @@ def test_a_thumbnail_sized_slide_is_read_at_the_default_detector_size():
     ImageDraw.Draw(img).text((80, 300), "harbour master timetable", fill="white", font=font(44))
     img.thumbnail((256, 256))
     assert TextRecognizer.shared().text(img) == "harbour master timetable"
+
+
+def caption_frame(text="Quarterly budget review", px=24, size=(1280, 720), shade=40) -> Image.Image:
+    """A 1280x720 video frame: a dark scene with a small white caption near the bottom."""
+    img = Image.new("RGB", size, (shade, shade + 20, shade + 40))
+    ImageDraw.Draw(img).text((80, size[1] - 90), text, fill="white", font=font(px))
+    return img
+
+
+def jpeg_bytes(img: Image.Image, quality=90) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+@pytest.mark.slow
+def test_a_24px_caption_in_a_1280x720_frame_is_read_from_the_ocr_frame_not_the_thumbnail():
+    from medialake.operators.image import jpeg_thumbnail
+    from medialake.operators.video import ocr_jpeg
+
+    frame = caption_frame()
+    stage = OcrStage(device="cpu")
+    batch = pa.table({"ocr_frames": pa.array([[ocr_jpeg(frame, 960)], None], pa.list_(pa.binary())),
+                      "thumbnail": pa.array([jpeg_thumbnail(frame, 256), jpeg_thumbnail(frame, 256)], pa.binary())})
+    big, thumb_only = stage(batch).column("ocr_text").to_pylist()
+    assert big is not None and "budget review" in big.lower()
+    assert thumb_only is None or "budget" not in thumb_only.lower()  # 24 px letters are 5 px in a 256 px thumbnail
+
+
+@pytest.mark.slow
+def test_the_same_on_screen_text_is_indexed_once_per_segment():
+    from medialake.operators.video import ocr_jpeg
+
+    # four frames of one segment: the caption stays while the scene behind it changes a little
+    # (each is read: the pictures differ), then a second caption appears
+    frames = [caption_frame(shade=s) for s in (20, 60, 100)] + [caption_frame("Fresh bread on Tuesday", shade=20)]
+    stage = OcrStage(device="cpu", options={"same_frame": 0.0})
+    batch = pa.table({"ocr_frames": pa.array([[ocr_jpeg(f, 960) for f in frames]], pa.list_(pa.binary()))})
+    text = stage(batch).column("ocr_text")[0].as_py()
+    lines = text.splitlines()
+    assert stage.reads_done == 4
+    assert [l.lower() for l in lines] == ["quarterly budget review", "fresh bread on tuesday"]
+    # a frame that looks like the one before it is not read again
+    again = OcrStage(device="cpu")
+    again(pa.table({"ocr_frames": pa.array([[ocr_jpeg(frames[0], 960)] * 3], pa.list_(pa.binary()))}))
+    assert again.reads_done == 1
+
+
+def test_near_identical_readings_count_as_one_text():
+    from medialake.models.ocr import same_text
+
+    assert same_text("Quarterly budget review", "QUARTERLY  BUDGET REVIEW")
+    assert same_text("Quarterly budget review", "Quarterly budqet review")  # one misread letter
+    assert not same_text("Quarterly budget review", "Fresh bread on Tuesday")

@@ -44,16 +44,17 @@ def test_vector_dims_come_from_model_configs(tiny):
 
 
 def test_payloads_are_dropped_after_the_last_stage_that_reads_them():
-    # offline: ASR is the only reader of the PCM and nothing reads frames
-    assert payload_drops(steps(load_config())) == (("frames", "frame_times"), [("audio",), (), ()])
+    # offline: ASR is the only reader of the PCM, OCR of the OCR frames, nothing reads the model frames
+    assert payload_drops(steps(load_config())) == (("frames", "frame_times"), [("audio",), ("ocr_frames",), ()])
     cfg = load_config(overrides={"image_text": {"model": "clip-dir"}, "audio": {"model": "clap-dir"}})
     plan = steps(cfg)
     at_decode, after = payload_drops(plan)
-    # the image roles declare that they read the thumbnail, so the frames are read by no stage
-    assert at_decode == ("frames", "frame_times")
+    # image_text reads every sampled frame and their times; OCR its larger copies
+    assert at_decode == ()
     by = dict(zip([s.name for s in plan], after))
-    assert by == {"asr": (), "ocr": (), "text": (), "image_text": (), "audio": ("audio",)}
-    assert payload_drops([]) == (("audio", "frames", "frame_times"), [])
+    assert by == {"asr": (), "ocr": ("ocr_frames",), "text": (), "image_text": ("frames", "frame_times"),
+                  "audio": ("audio",)}
+    assert payload_drops([]) == (("audio", "frames", "frame_times", "ocr_frames"), [])
 
 
 def test_a_plan_without_readers_carries_no_pcm_or_frames_unless_asked(ray_local, samples):
@@ -76,7 +77,7 @@ def test_each_stage_reads_what_decode_or_an_earlier_stage_makes_and_writes_store
     from medialake.pipelines.adapter import STAGES
 
     made = set(schema.STREAM.names)
-    stored = set(schema.SEGMENTS.names) | set(schema.MODEL_VECTOR_COLUMNS)
+    stored = set(schema.SEGMENTS.names) | set(schema.MODEL_VECTOR_COLUMNS) | {"frame_rows"}  # frame_rows: the frames table
     for cls in STAGES:
         assert set(cls.reads) <= made, (cls.role, set(cls.reads) - made)
         assert cls.writes and set(cls.writes) <= stored, (cls.role, set(cls.writes) - stored)
