@@ -49,3 +49,43 @@ def test_the_asset_language_is_the_one_spoken_longest(tmp_path):
     assert got == {"m": "nl"}
     segs = store.table("segments").to_arrow()
     assert sorted(segs.column("language").to_pylist()) == ["cs", "nl", "nl"]
+
+
+def video_seg(aid, i, dim=4):
+    return {**seg(aid, i), "uri": f"/x/{aid}.mp4", "media_type": "video", "modality": "video",
+            "frame_rows": [{"t_s": i + 0.25, "thumbnail": b"j", "vector": [1.0] + [0.0] * (dim - 1)},
+                           {"t_s": i + 0.75, "thumbnail": b"k", "vector": [0.0, 1.0] + [0.0] * (dim - 2)}]}
+
+
+def test_frames_are_committed_with_their_segments_and_go_with_a_failed_asset(tmp_path):
+    from medialake.operators.sink import writer_for
+
+    store = Store(str(tmp_path / "db"))
+    store.ensure_vector_columns({"image_vector": 4})
+    writer = writer_for(store)
+    assert writer.frames is not None
+    receipt = writer(to_stream_table([video_seg("v", 0), video_seg("v", 1), video_seg("w", 0)]))
+    assert receipt.column("frame_fragments")[0].as_py()  # written by the worker, named on the receipt
+    assert store.table("frames").count_rows() == 0  # not visible before the commit
+    sink = LanceSink(store, "v1", flush_rows=100)
+    sink.write(receipt)
+    sink.write(writer(to_stream_table([marker("v", 2), marker("w", 0, "DecodeError: /x/w.mp4: broken")])))
+    sink.close()
+    frames = store.table("frames").to_arrow().to_pylist()
+    assert sorted((f["segment_id"], f["t_s"]) for f in frames) == [("v-0", 0.25), ("v-0", 0.75), ("v-1", 1.25),
+                                                                   ("v-1", 1.75)]
+    assert {f["asset_id"] for f in frames} == {"v"} and [f["frame_index"] for f in frames[:2]] == [0, 1]
+    store.delete_segments(["v"])
+    assert store.table("frames").count_rows() == 0
+
+
+def test_frame_fragments_of_a_crashed_run_are_removed(tmp_path):
+    from medialake.operators.sink import writer_for
+
+    store = Store(str(tmp_path / "db"))
+    store.ensure_vector_columns({"image_vector": 4})
+    writer_for(store)(to_stream_table([video_seg("v", 0)]))  # written, never committed: the run died
+    data = tmp_path / "db" / "frames.lance" / "data"
+    assert len(list(data.iterdir())) == 1
+    assert store.remove_orphans() == 2  # the segments' fragment and the frames'
+    assert list(data.iterdir()) == [] and store.table("frames").count_rows() == 0

@@ -94,3 +94,39 @@ def test_deleting_an_assets_segments_deletes_its_frames(lake):
     before = store.table("frames").count_rows()
     store.delete_segments([store.assets(["asset_id"]).column("asset_id")[0].as_py()])
     assert store.table("segments").count_rows() == 0 and store.table("frames").count_rows() == 0 < before
+
+
+def caption_video(path, text, seconds=2.0, fps=5, size=(1280, 720), px=24):
+    """A 1280x720 video, a slowly brightening scene with a small caption that stays on screen."""
+    from fractions import Fraction
+
+    from PIL import ImageDraw
+
+    from tests_fonts import font
+
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("libx264", rate=Fraction(fps, 1))
+        vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(int(seconds * fps)):
+            img = Image.new("RGB", size, (30 + 4 * i, 40, 60))
+            ImageDraw.Draw(img).text((90, size[1] - 80), text, fill="white", font=font(px))
+            for p in vs.encode(av.VideoFrame.from_ndarray(np.asarray(img), format="rgb24")):
+                c.mux(p)
+        for p in vs.encode(None):
+            c.mux(p)
+    return path
+
+
+def test_a_24px_caption_in_a_1280x720_video_is_found_once(tmp_path, ray_local):
+    src = tmp_path / "src"
+    src.mkdir()
+    caption_video(src / "news.mp4", "Harbour master opens the lantern museum")
+    cfg = load_config(overrides={"decode": {"window_s": 2.0}, "asr": {"model": None},
+                                 "ocr": {"num_cpus": 0.2}, "text": {"num_cpus": 0.2}, "on_error": "raise"})
+    db = str(tmp_path / "db.lance")
+    assert medialake.ingest(src, db, config=cfg).ingested == 1
+    seg = Store(db).table("segments").to_arrow().to_pylist()[0]
+    assert "lantern museum" in (seg["ocr_text"] or "").lower()
+    assert (seg["ocr_text"] or "").lower().count("lantern") == 1  # four frames, read once
+    hits = medialake.search("lantern museum", db=db)
+    assert hits and hits[0]["asset_uri"].endswith("news.mp4")
