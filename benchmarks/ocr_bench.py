@@ -15,7 +15,7 @@ on the longer side) against the 256 px thumbnail it read before, down to 16 px l
 what one 10 s segment costs the role with its 4 frames (a slide that stays: read once;
 four different pictures: read four times).
 
-    python benchmarks/ocr_bench.py
+    python benchmarks/ocr_bench.py [--frames-only]
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ def blanks(n: int = 8) -> list[Image.Image]:
 
 
 def main() -> int:
+    if "--frames-only" in sys.argv:  # only the OCR frames against thumbnails, and a segment's price
+        frames_vs_thumbnails()
+        return 0
     cases, empty = slides(), blanks()
     print(f"{len(cases)} slides (letters {', '.join(map(str, SIZES))} px on 1280x720, read from the 256 px thumbnail), "
           f"{len(empty)} frames without text")

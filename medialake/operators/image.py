@@ -19,8 +19,10 @@ from medialake.operators.sources import open_input
 
 
 def jpeg_thumbnail(img: Image.Image, max_px: int, quality: int = 80) -> bytes:
-    """Shrink ``img`` so its longest side is at most ``max_px`` and encode it as JPEG."""
-    img = to_rgb(img)
+    """Shrink ``img`` so its longest side is at most ``max_px`` and encode it as JPEG
+    (``img`` itself is left as it is: other frames may be cut from it)."""
+    rgb = to_rgb(img)
+    img = rgb.copy() if rgb is img else rgb
     img.thumbnail((max_px, max_px), Image.BILINEAR)
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=quality)

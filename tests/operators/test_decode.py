@@ -91,3 +91,21 @@ def test_decode_batch_turns_a_broken_file_into_a_failed_row(tmp_path):
     assert [(r["segment_index"], r["n_segments"], r["error"]) for r in by_uri[str(good)]] == [(0, None, None), (-1, 1, None)]
     with pytest.raises(DecodeError):
         decode_batch(records_table(recs), CFG, raise_errors=True)
+
+
+def test_ocr_frames_are_the_sampled_frames_at_960_px_and_can_be_switched_off(tmp_path):
+    path = make_video(tmp_path / "hd.mp4", seconds=2.0, fps=5, size=(1280, 720), audio=False)
+    rows = decode_file(record(path, "video"), DecodeConfig(window_s=2.0, frames_per_segment=3))
+    row = rows[0]
+    assert len(row["ocr_frames"]) == len(row["frames"]) == 3
+    sizes = {Image.open(io.BytesIO(f)).size for f in row["ocr_frames"]}
+    assert sizes == {(960, 540)}
+    assert {Image.open(io.BytesIO(f)).size for f in row["frames"]} == {(398, 224)}
+    off = decode_file(record(path, "video"), DecodeConfig(window_s=2.0, frames_per_segment=3, ocr_px=0))
+    assert off[0]["ocr_frames"] is None and len(off[0]["frames"]) == 3
+    small = make_video(tmp_path / "small.mp4", seconds=1.0, fps=5, size=(64, 48), audio=False)
+    got = decode_file(record(small, "video"), DecodeConfig(window_s=1.0, frames_per_segment=1))[0]
+    assert Image.open(io.BytesIO(got["ocr_frames"][0])).size == (64, 48)  # never enlarged
+    png = make_png(tmp_path / "p.png", size=(1600, 1200))
+    still = decode_file(record(png, "image"), DecodeConfig())[0]
+    assert Image.open(io.BytesIO(still["ocr_frames"][0])).size == (960, 720)
