@@ -104,7 +104,7 @@ def test_the_same_on_screen_text_is_indexed_once_per_segment():
     # four frames of one segment: the caption stays while the scene behind it changes a little
     # (each is read: the pictures differ), then a second caption appears
     frames = [caption_frame(shade=s) for s in (20, 60, 100)] + [caption_frame("Fresh bread on Tuesday", shade=20)]
-    stage = OcrStage(device="cpu", options={"same_frame": 0.0})
+    stage = OcrStage(device="cpu", options={"same_frame": 0.0, "max_frames": 0})
     batch = pa.table({"ocr_frames": pa.array([[ocr_jpeg(f, 960) for f in frames]], pa.list_(pa.binary()))})
     text = stage(batch).column("ocr_text")[0].as_py()
     lines = text.splitlines()
