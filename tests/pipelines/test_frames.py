@@ -88,6 +88,15 @@ def test_a_text_query_searches_the_frames_too(lake, tiny):
     assert hits[0]["end_s"] - hits[0]["start_s"] <= 1.0
 
 
+def test_frames_are_not_searched_under_a_language_filter(lake, tiny, tmp_path):
+    db, video = lake
+    with av.open(str(video)) as c:
+        frame_at(c, 7.5).save(tmp_path / "query.png")
+    cfg = SearchConfig(models={"image_text": str(tiny["clip"])}, weights={"phash": 0.0}, collapse_duplicates=False)
+    # the video has no speech: no segment has a language, so nothing matches, frames or not
+    assert medialake.search(image=tmp_path / "query.png", db=db, config=cfg, min_score=0, language="en") == []
+
+
 def test_deleting_an_assets_segments_deletes_its_frames(lake):
     db, video = lake
     store = Store(db)
