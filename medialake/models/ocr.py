@@ -182,7 +182,7 @@ class OcrOptions(Frozen):
     min_word_share: float = Field(0.6, ge=0, le=1, description="share of a line's letters that must be dictionary words")
     vocabulary: int = Field(100000, ge=100, description="how many of the most frequent English words count as words")
     max_frames: int = Field(2, ge=0, le=64, description="OCR frames read per segment, spread evenly (0: all that decode "
-                            "sampled); each costs about what the thumbnail did (the detector scales both to det_side)")
+                            "sampled); a 960x540 frame costs about 4x a 256 px thumbnail (benchmarks/ocr_bench.py)")
     same_frame: float = Field(0.02, ge=0, le=1, description="mean grey difference (0-1) below which a frame is "
                               "taken to show what the previous one showed, and is not read again")
 
