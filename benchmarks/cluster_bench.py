@@ -141,7 +141,7 @@ class Node:
 
 def start_cluster(temp: str, kill_mode: bool) -> tuple[list[Node], str]:
     """Head ``{"decode": 1}`` (and ``{"models": 1}`` as a fallback when the model node is to
-    be lost), second node ``{"models": 1}``; 1 CPU and a small object store each, every port
+    be lost), second node ``{"models": 1}``; 1 CPU for the head, 2 for the model node, a small object store each, every port
     its own, the temp dir ``temp`` (no other Ray on this machine is touched). Returns the
     nodes (head first) once both are alive, and the head's address."""
     import json
@@ -149,17 +149,18 @@ def start_cluster(temp: str, kill_mode: bool) -> tuple[list[Node], str]:
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "PYTHONPATH")}
     env.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    common = ["--node-ip-address=127.0.0.1", f"--temp-dir={temp}", "--num-cpus=1",
-              f"--object-store-memory={200 * 2**20}"]
+    common = ["--node-ip-address=127.0.0.1", f"--temp-dir={temp}", f"--object-store-memory={200 * 2**20}"]
     port = free_port()
     head_res = {"decode": 1, **({"models": 1} if kill_mode else {})}
     head = Node(["--head", f"--port={port}", "--include-dashboard=false", f"--ray-client-server-port={free_port()}",
-                 f"--resources={json.dumps(head_res)}", *common], env)
+                 "--num-cpus=1", f"--resources={json.dumps(head_res)}", *common], env)
     address = f"127.0.0.1:{port}"
     nodes = [head]
     try:
         wait_port(port, head.proc, 180)
-        nodes.append(Node([f"--address={address}", f"--resources={json.dumps({'models': 1})}", *common], env))
+        # the model node offers 2 CPUs (this machine's cores): 4 CLAP actors at 0.5 CPU each
+        nodes.append(Node([f"--address={address}", "--num-cpus=2", f"--resources={json.dumps({'models': 1})}",
+                           *common], env))
     except BaseException:
         for n in nodes:
             n.stop()
@@ -236,6 +237,79 @@ def kill_after_first_commit(worker: Node, db: str, seen: dict, stop: threading.E
         time.sleep(0.5)
 
 
+class DriverProfile:
+    """Where the driver's CPU goes: main-thread CPU (``time.thread_time``) inside the ingest's
+    phases (wrapped for the run), and CPU per thread of this process (sampled: Ray Data's
+    executor thread, Lance's and Ray's native threads)."""
+
+    PHASES = (("medialake.jobs.ingest", "_changes", "scan, diff, orphans"),
+              ("medialake.jobs.ingest", "_mark_pending", "mark pending"),
+              ("medialake.operators.sink", "LanceSink.flush", "commits (fragments + assets)"),
+              ("medialake.operators.sink", "LanceSink.write", "sink (receipts + commits)"),
+              ("medialake.store", "maintain", "indexes, compaction"),
+              ("medialake.pipelines.summaries", "summarize_assets", "summaries"))
+
+    def __init__(self):
+        self.cpu: dict[str, float] = {}
+        self.threads: dict[int, tuple[str, float]] = {}
+        self._undo = []
+        self._stop = threading.Event()
+
+    def _wrap(self, owner, attr: str, label: str) -> None:
+        import functools
+
+        real = getattr(owner, attr)
+
+        @functools.wraps(real)
+        def timed(*args, **kwargs):
+            t = time.thread_time()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                self.cpu[label] = self.cpu.get(label, 0.0) + time.thread_time() - t
+
+        setattr(owner, attr, timed)
+        self._undo.append((owner, attr, real))
+
+    def _sample(self) -> None:
+        import psutil
+
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        for th in psutil.Process().threads():
+            name = names.get(th.id) or self.threads.get(th.id, ("native",))[0]
+            self.threads[th.id] = (name, th.user_time + th.system_time)
+
+    def __enter__(self):
+        import importlib
+
+        for mod, path, label in self.PHASES:
+            owner = importlib.import_module(mod)
+            *parents, attr = path.split(".")
+            for part in parents:
+                owner = getattr(owner, part)
+            self._wrap(owner, attr, label)
+        self._sample()
+        self._base = {tid: cpu for tid, (_, cpu) in self.threads.items()}
+        self._t = threading.Thread(target=lambda: [self._sample() for _ in iter(lambda: self._stop.wait(0.5), True)],
+                                   daemon=True, name="driver-profile")
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+        self._sample()
+        for owner, attr, real in reversed(self._undo):
+            setattr(owner, attr, real)
+
+    def by_thread(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for tid, (name, cpu) in self.threads.items():
+            group = "main" if name == "MainThread" else name.rstrip("0123456789-_ ") or "native"
+            out[group] = out.get(group, 0.0) + cpu - self._base.get(tid, 0.0)
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def probe_placement() -> dict[str, str]:
     """Which node a task asking for a share of each custom resource lands on."""
     import ray
@@ -285,17 +359,22 @@ def run(a) -> dict:
         stop = threading.Event()
         if a.kill_worker:
             threading.Thread(target=kill_after_first_commit, args=(nodes[1], db, seen, stop), daemon=True).start()
-        with TreeMeter() as meter, TreeMeter(nodes[0].proc.pid, every=1.0) as head_m, \
-                TreeMeter(nodes[1].proc.pid, every=1.0) as second_m:
+        with TreeMeter(every=1.0) as meter, TreeMeter(nodes[0].proc.pid, every=1.0) as head_m, \
+                TreeMeter(nodes[1].proc.pid, every=1.0) as second_m, DriverProfile() as prof:
             t = time.perf_counter()
             summary = medialake.ingest(str(src), db, config=cfg, address=address)
             wall = time.perf_counter() - t
         stop.set()
+        threads = prof.by_thread()
+        # the meters' own sampling threads run in this process; they are not the driver's work
+        measuring = sum(v for k, v in threads.items() if k.endswith("(_loop)") or k == "driver-profile")
         res = check(db, expected)
         committed_before = {k: v for k, v in seen.items() if not k.startswith("__")}
         after = done_assets(db)
-        res.update(nodes=len(nodes), seconds=wall, driver_cpu_s=meter.cpu_parts["driver"],
+        res.update(nodes=len(nodes), seconds=wall, driver_cpu_s=meter.cpu_parts["driver"] - measuring,
+                   driver_cpu_with_meters_s=meter.cpu_parts["driver"], measuring_cpu_s=measuring,
                    node_cpu={"head": head_m.cpu_parts, "second": second_m.cpu_parts}, placement=placement,
+                   phases=prof.cpu, threads=threads,
                    commits=summary.commits, first_commit_s=summary.first_commit_s, killed=bool(seen),
                    committed_before_kill=len(committed_before),
                    lost_committed=sum(1 for k, n in committed_before.items() if after.get(k) != n),
@@ -329,8 +408,11 @@ def main(argv=None) -> int:
     print(f"ingest: {r['line']}")
     print(f"nodes 2 (head: decode{' + models fallback' if a.kill_worker else ''}; second: models), db on S3; "
           f"{r['commits']} commits, first after {r['first_commit_s'] or float('nan'):.1f} s")
+    print("driver CPU-s by phase (main thread): " + ", ".join(f"{k} {v:.2f}" for k, v in r["phases"].items()))
+    print("driver CPU-s by thread: " + ", ".join(f"{k} {v:.2f}" for k, v in list(r["threads"].items())[:8]))
     print(f"placement probe (node id of a task per resource): {r['placement']}")
-    print(f"CPU-s: driver {r['driver_cpu_s']:.2f}; " + "; ".join(
+    print(f"CPU-s: driver {r['driver_cpu_s']:.2f} (process {r['driver_cpu_with_meters_s']:.2f} less "
+          f"{r['measuring_cpu_s']:.2f} in this script's meter threads); " + "; ".join(
         f"{name} node: workers {c['workers']:.1f}, daemons {c['ray daemons']:.1f}" for name, c in r["node_cpu"].items()))
     print(f"check: {r['segments']} distinct segments in {r['rows']} rows, {r['lost']} missing, {r['extra']} unexpected, "
           f"{r['assets_done']}/{r['assets']} assets done")
