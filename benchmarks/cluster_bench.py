@@ -1,14 +1,17 @@
-"""WORK IN PROGRESS: the driver does not yet reach the head (ray.init goes to the node IP, not 127.0.0.1).
+"""A two-node Ray cluster on this machine ingesting into a database on a local S3 server.
 
-A two-node Ray cluster on this machine ingesting into a database on a local S3 server.
-
-Starts (and later stops, by the handles of what it started, nothing else):
+Starts (and later stops, by the process ids of what it started, nothing else):
 
 - a local S3 server (``moto_server`` from ``moto[server]``) on a free port, with a bucket;
-- a Ray head node and a second node (``ray.cluster_utils.Cluster``: own temp dir, ports
-  and resources). The head offers ``{"decode": 1}``, the second node ``{"models": 1}``,
-  standing in for a CPU decode node and a GPU model node; decode tasks ask for a share of
-  ``decode``, the model pool for a share of ``models``, so each runs on its own node.
+- a Ray head node and a second node: two ``ray start --block`` processes, each in its own
+  session, with this run's temp dir and ports of their own (other Ray instances on the
+  machine are not touched; stopping sends SIGTERM to those two processes, Ray drains the
+  node and ends its processes, and what is left of their process trees is killed). The
+  head offers ``{"decode": 1}``, the second node ``{"models": 1}``, standing in for a CPU
+  decode node and a GPU model node; the config is ``cluster_config.yaml`` (decode tasks
+  ask for a share of ``decode``, the model pool for a share of ``models``), so each runs
+  on its own node. (Both nodes are started with ``--node-ip-address=127.0.0.1``; Ray 2.60
+  registers them under this machine's address all the same, which is as reachable.)
 
 Then ingests a generated corpus (tiny WAV files, cut in 0.5 s windows: >= 5,000 segments
 by default) with one model role (a tiny random CLAP audio encoder, tests/tiny_models.py)
@@ -19,8 +22,8 @@ that every expected segment is there exactly once, and prints the driver's CPU p
 
 ``--kill-worker`` loses the model node mid-run (after the first commit): the head also
 offers ``models`` then, so the pool moves there and the run finishes on the head; the
-assets committed before the loss must all still be there. The test of this path
-(tests/jobs/test_cluster.py) runs this script small.
+assets committed before the loss must all still be there. The test of the cluster path
+(tests/jobs/test_cluster_bench.py) runs this script small, without a loss.
 
     python benchmarks/cluster_bench.py                    # 100 files x 26 s: 5,200 segments
     python benchmarks/cluster_bench.py --files 6 --seconds 3 --kill-worker
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -87,42 +91,115 @@ def make_corpus(root: Path, files: int, seconds: float) -> None:
         make_wav(root / f"a{i:04d}.wav", seconds=seconds + 0.01 * i, sr=8000, channels=1)
 
 
-def start_cluster(temp: str, kill_mode: bool):
-    """Head {"decode": 1} (and {"models": 1} as a fallback when the model node is to be lost),
-    second node {"models": 1}; each 1 CPU and a small object store."""
-    from ray.cluster_utils import Cluster
-
-    from ray._common.utils import get_ray_address_file
-
-    address_file = get_ray_address_file(None)
-    before = Path(address_file).read_text() if os.path.exists(address_file) else None
-    common = dict(num_cpus=1, object_store_memory=200 * 2**20, include_dashboard=False, temp_dir=temp)
-    head_resources = {"decode": 1.0, **({"models": 1.0} if kill_mode else {})}
-    gcs_port = free_port()
-    cluster = Cluster(initialize_head=True, head_node_args=dict(
-        common, resources=head_resources, gcs_server_port=gcs_port, node_ip_address="127.0.0.1", ray_client_server_port=free_port(),
-        metrics_export_port=free_port(), dashboard_agent_listen_port=free_port()))
-    worker = cluster.add_node(**{k: v for k, v in common.items() if k != "temp_dir"}, resources={"models": 1.0}, node_ip_address="127.0.0.1",
-                              metrics_export_port=free_port(), dashboard_agent_listen_port=free_port())
-    cluster.wait_for_nodes()
-    # Cluster records its address as "the current cluster" for ray.init("auto"): put back
-    # what was there, so other Ray users of this machine are not pointed at this one.
-    if before is None:
-        Path(address_file).unlink(missing_ok=True)
-    else:
-        Path(address_file).write_text(before)
-    return cluster, worker, f"127.0.0.1:{gcs_port}"
+RAY_PORT_FLAGS = ("--node-manager-port", "--object-manager-port", "--metrics-export-port",
+                  "--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--runtime-env-agent-port")
 
 
-def config(model_dir: str, files: int):
+class Node:
+    """One ``ray start --block`` process in its own session; stopping it (SIGTERM: Ray drains
+    the node and ends its raylet and workers) touches this node's processes only."""
+
+    def __init__(self, args: list[str], env: dict):
+        ray_bin = str(Path(sys.executable).parent / "ray")
+        ports = [f"{flag}={free_port()}" for flag in RAY_PORT_FLAGS]
+        self.proc = subprocess.Popen([ray_bin, "start", "--block", "--disable-usage-stats", *args, *ports], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def family(self) -> list:
+        import psutil
+
+        try:
+            return [psutil.Process(self.proc.pid)] + psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def kill(self) -> None:
+        """SIGKILL the node and its processes, like a machine that loses power."""
+        import psutil
+
+        procs = self.family()
+        for p in procs:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(procs, timeout=10)
+
+    def stop(self) -> None:
+        import psutil
+
+        procs = self.family()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        _, alive = psutil.wait_procs(procs, timeout=45)
+        for p in alive:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+
+def start_cluster(temp: str, kill_mode: bool) -> tuple[list[Node], str]:
+    """Head ``{"decode": 1}`` (and ``{"models": 1}`` as a fallback when the model node is to
+    be lost), second node ``{"models": 1}``; 1 CPU for the head, 2 for the model node, a small object store each, every port
+    its own, the temp dir ``temp`` (no other Ray on this machine is touched). Returns the
+    nodes (head first) once both are alive, and the head's address."""
+    import json
+
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "PYTHONPATH")}
+    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    common = ["--node-ip-address=127.0.0.1", f"--temp-dir={temp}", f"--object-store-memory={200 * 2**20}"]
+    port = free_port()
+    head_res = {"decode": 1, **({"models": 1} if kill_mode else {})}
+    head = Node(["--head", f"--port={port}", "--include-dashboard=false", f"--ray-client-server-port={free_port()}",
+                 "--num-cpus=1", f"--resources={json.dumps(head_res)}", *common], env)
+    address = f"127.0.0.1:{port}"
+    nodes = [head]
+    try:
+        wait_port(port, head.proc, 180)
+        # the model node offers 2 CPUs (this machine's cores): 4 CLAP actors at 0.5 CPU each
+        nodes.append(Node([f"--address={address}", "--num-cpus=2", f"--resources={json.dumps({'models': 1})}",
+                           *common], env))
+    except BaseException:
+        for n in nodes:
+            n.stop()
+        raise
+    return nodes, address
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
+    t0 = time.monotonic()
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() - t0 > timeout:
+                raise SystemExit(f"the Ray head did not start (rc {proc.poll()})") from None
+            time.sleep(0.5)
+
+
+def wait_nodes(n: int, timeout: float = 180) -> None:
+    import ray
+
+    t0 = time.monotonic()
+    while sum(1 for x in ray.nodes() if x["Alive"]) < n:
+        if time.monotonic() - t0 > timeout:
+            raise SystemExit(f"only {sum(1 for x in ray.nodes() if x['Alive'])} of {n} Ray nodes came up")
+        time.sleep(0.5)
+
+
+def config(model_dir: str):
+    """cluster_config.yaml (decode on ``decode`` nodes, model pools on ``models`` nodes, pools
+    sized from the cluster) with one model role, the tiny CLAP audio encoder."""
     from medialake.pipelines.config import load_config
 
     off = {"model": None}
-    return load_config(overrides={
+    return load_config(REPO / "cluster_config.yaml", overrides={
         "asr": off, "text": off, "ocr": off, "summarizer": off,
-        "audio": {"model": model_dir, "batch_size": 64, "num_cpus": 0.5, "concurrency": "auto",
-                  "resources": {"models": 0.01}},
-        "decode": {"window_s": WINDOW_S, "num_cpus": 0.5, "resources": {"decode": 0.01}},
+        "audio": {"model": model_dir, "batch_size": 64, "num_cpus": 0.5},
+        "decode": {"window_s": WINDOW_S, "num_cpus": 0.5},
         "commit_every": 2000, "commit_every_s": 2.0,
     })
 
@@ -148,16 +225,100 @@ def done_assets(db: str) -> dict[str, int]:
     return {r["asset_id"]: r["n_segments"] for r in rows}
 
 
-def kill_after_first_commit(cluster, worker, db: str, seen: dict, stop: threading.Event) -> None:
+def kill_after_first_commit(worker: Node, db: str, seen: dict, stop: threading.Event) -> None:
     """Lose the model node (its raylet and workers, SIGKILL) once an asset is committed."""
     while not stop.is_set():
         done = done_assets(db)
         if done:
             seen.update(done)
-            cluster.remove_node(worker, allow_graceful=False)
+            worker.kill()
             seen["__killed_at__"] = time.monotonic()
             return
         time.sleep(0.5)
+
+
+class DriverProfile:
+    """Where the driver's CPU goes: main-thread CPU (``time.thread_time``) inside the ingest's
+    phases (wrapped for the run), and CPU per thread of this process (sampled: Ray Data's
+    executor thread, Lance's and Ray's native threads)."""
+
+    PHASES = (("medialake.jobs.ingest", "_changes", "scan, diff, orphans"),
+              ("medialake.jobs.ingest", "_mark_pending", "mark pending"),
+              ("medialake.operators.sink", "LanceSink.flush", "commits (fragments + assets)"),
+              ("medialake.operators.sink", "LanceSink.write", "sink (receipts + commits)"),
+              ("medialake.store", "maintain", "indexes, compaction"),
+              ("medialake.pipelines.summaries", "summarize_assets", "summaries"))
+
+    def __init__(self):
+        self.cpu: dict[str, float] = {}
+        self.threads: dict[int, tuple[str, float]] = {}
+        self._undo = []
+        self._stop = threading.Event()
+
+    def _wrap(self, owner, attr: str, label: str) -> None:
+        import functools
+
+        real = getattr(owner, attr)
+
+        @functools.wraps(real)
+        def timed(*args, **kwargs):
+            t = time.thread_time()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                self.cpu[label] = self.cpu.get(label, 0.0) + time.thread_time() - t
+
+        setattr(owner, attr, timed)
+        self._undo.append((owner, attr, real))
+
+    def _sample(self) -> None:
+        import psutil
+
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        for th in psutil.Process().threads():
+            name = names.get(th.id) or self.threads.get(th.id, ("native",))[0]
+            self.threads[th.id] = (name, th.user_time + th.system_time)
+
+    def __enter__(self):
+        import importlib
+
+        for mod, path, label in self.PHASES:
+            owner = importlib.import_module(mod)
+            *parents, attr = path.split(".")
+            for part in parents:
+                owner = getattr(owner, part)
+            self._wrap(owner, attr, label)
+        self._sample()
+        self._base = {tid: cpu for tid, (_, cpu) in self.threads.items()}
+        self._t = threading.Thread(target=lambda: [self._sample() for _ in iter(lambda: self._stop.wait(0.5), True)],
+                                   daemon=True, name="driver-profile")
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+        self._sample()
+        for owner, attr, real in reversed(self._undo):
+            setattr(owner, attr, real)
+
+    def by_thread(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for tid, (name, cpu) in self.threads.items():
+            group = "main" if name == "MainThread" else name.rstrip("0123456789-_ ") or "native"
+            out[group] = out.get(group, 0.0) + cpu - self._base.get(tid, 0.0)
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def probe_placement() -> dict[str, str]:
+    """Which node a task asking for a share of each custom resource lands on."""
+    import ray
+
+    @ray.remote(num_cpus=0)
+    def node_id():
+        return ray.get_runtime_context().get_node_id()
+
+    return {r: ray.get(node_id.options(resources={r: 0.01}).remote())[:8] for r in ("decode", "models")}
 
 
 def check(db: str, expected: dict[str, set[str]]) -> dict:
@@ -178,32 +339,42 @@ def run(a) -> dict:
     from _meter import TreeMeter
     from tiny_models import clap
 
+    from medialake.pipelines.runtime import ensure_ray
+
     work = Path(tempfile.mkdtemp(prefix="mlc-", dir="/tmp"))  # short: Ray's socket paths have a length limit
-    s3 = cluster = None
+    s3, nodes = None, []
     try:
         s3 = start_s3("medialake")
         db = "s3://medialake/lake"
         src = work / "src"
         make_corpus(src, a.files, a.seconds)
         model = str(clap(work / "clap"))
-        cfg = config(model, a.files)
+        cfg = config(model)
         expected = expected_ids(src, cfg)
-        cluster, worker, address = start_cluster(str(work / "ray"), a.kill_worker)
+        nodes, address = start_cluster(str(work / "ray"), a.kill_worker)
+        ensure_ray(address)  # what ingest(address=...) would do; done here to wait for both nodes first
+        wait_nodes(2)
+        placement = probe_placement()
         seen: dict = {}
         stop = threading.Event()
-        killer = None
         if a.kill_worker:
-            killer = threading.Thread(target=kill_after_first_commit, args=(cluster, worker, db, seen, stop), daemon=True)
-            killer.start()
-        with TreeMeter() as meter:
+            threading.Thread(target=kill_after_first_commit, args=(nodes[1], db, seen, stop), daemon=True).start()
+        with TreeMeter(every=1.0) as meter, TreeMeter(nodes[0].proc.pid, every=1.0) as head_m, \
+                TreeMeter(nodes[1].proc.pid, every=1.0) as second_m, DriverProfile() as prof:
             t = time.perf_counter()
             summary = medialake.ingest(str(src), db, config=cfg, address=address)
             wall = time.perf_counter() - t
         stop.set()
+        threads = prof.by_thread()
+        # the meters' own sampling threads run in this process; they are not the driver's work
+        measuring = sum(v for k, v in threads.items() if k.endswith("(_loop)") or k == "driver-profile")
         res = check(db, expected)
         committed_before = {k: v for k, v in seen.items() if not k.startswith("__")}
         after = done_assets(db)
-        res.update(nodes=2, seconds=wall, driver_cpu_s=meter.cpu_parts["driver"], cpu_parts=meter.cpu_parts,
+        res.update(nodes=len(nodes), seconds=wall, driver_cpu_s=meter.cpu_parts["driver"] - measuring,
+                   driver_cpu_with_meters_s=meter.cpu_parts["driver"], measuring_cpu_s=measuring,
+                   node_cpu={"head": head_m.cpu_parts, "second": second_m.cpu_parts}, placement=placement,
+                   phases=prof.cpu, threads=threads,
                    commits=summary.commits, first_commit_s=summary.first_commit_s, killed=bool(seen),
                    committed_before_kill=len(committed_before),
                    lost_committed=sum(1 for k, n in committed_before.items() if after.get(k) != n),
@@ -214,8 +385,8 @@ def run(a) -> dict:
 
         if ray.is_initialized():
             ray.shutdown()
-        if cluster is not None:
-            cluster.shutdown()
+        for n in reversed(nodes):
+            n.stop()
         if s3 is not None:
             s3.terminate()
             try:
@@ -236,8 +407,13 @@ def main(argv=None) -> int:
     k = r["segments"] / 1000 or 1.0
     print(f"ingest: {r['line']}")
     print(f"nodes 2 (head: decode{' + models fallback' if a.kill_worker else ''}; second: models), db on S3; "
-          f"{r['commits']} commits, first after {r['first_commit_s'] or float('nan'):.1f} s; CPU-s "
-          + ", ".join(f"{n} {v:.1f}" for n, v in r["cpu_parts"].items()))
+          f"{r['commits']} commits, first after {r['first_commit_s'] or float('nan'):.1f} s")
+    print("driver CPU-s by phase (main thread): " + ", ".join(f"{k} {v:.2f}" for k, v in r["phases"].items()))
+    print("driver CPU-s by thread: " + ", ".join(f"{k} {v:.2f}" for k, v in list(r["threads"].items())[:8]))
+    print(f"placement probe (node id of a task per resource): {r['placement']}")
+    print(f"CPU-s: driver {r['driver_cpu_s']:.2f} (process {r['driver_cpu_with_meters_s']:.2f} less "
+          f"{r['measuring_cpu_s']:.2f} in this script's meter threads); " + "; ".join(
+        f"{name} node: workers {c['workers']:.1f}, daemons {c['ray daemons']:.1f}" for name, c in r["node_cpu"].items()))
     print(f"check: {r['segments']} distinct segments in {r['rows']} rows, {r['lost']} missing, {r['extra']} unexpected, "
           f"{r['assets_done']}/{r['assets']} assets done")
     if a.kill_worker:

@@ -12,6 +12,7 @@ expression (``"30 1 * * 1-5"``).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -156,8 +157,11 @@ def kubernetes_manifests(s: Schedule, *, namespace: str = "default", image: str 
 
 def _rayjob(s: Schedule, namespace: str, labels: dict, image: str, pip: tuple[str, ...], gpu_workers: int,
             cpu_workers: int) -> dict:
-    """The RayJob: the ingest as its entrypoint, on a cluster of a head, GPU and CPU workers."""
+    """The RayJob: the ingest as its entrypoint, on a cluster of a head, GPU and CPU workers;
+    the worker groups offer the custom resources that ``cluster_config.yaml`` asks for."""
     import yaml
+
+    from medialake.pipelines.adapter import DECODE_RESOURCE, MODELS_RESOURCE
 
     env_from = [{"secretRef": {"name": "medialake-credentials", "optional": True}}]
 
@@ -181,13 +185,21 @@ def _rayjob(s: Schedule, namespace: str, labels: dict, image: str, pip: tuple[st
                 "headGroupSpec": {"rayStartParams": {"num-cpus": "0"}, "template": group("ray-head", "2", "8Gi")},
                 "workerGroupSpecs": [
                     {"groupName": "gpu-models", "replicas": gpu_workers, "minReplicas": 0, "maxReplicas": gpu_workers,
-                     "rayStartParams": {}, "template": group("ray-worker", "8", "32Gi", gpus=1)},
+                     "rayStartParams": {"resources": _ray_resources({MODELS_RESOURCE: 1})},
+                     "template": group("ray-worker", "8", "32Gi", gpus=1)},
                     {"groupName": "cpu-decode", "replicas": cpu_workers, "minReplicas": 0, "maxReplicas": cpu_workers,
-                     "rayStartParams": {}, "template": group("ray-worker", "8", "16Gi")},
+                     "rayStartParams": {"resources": _ray_resources({DECODE_RESOURCE: 1})},
+                     "template": group("ray-worker", "8", "16Gi")},
                 ],
             },
         },
     }
+
+
+def _ray_resources(res: dict[str, float]) -> str:
+    """A ``rayStartParams.resources`` value: KubeRay pastes it into ``ray start --resources=``,
+    so it is the JSON in double quotes, its own quotes escaped (the form KubeRay documents)."""
+    return '"' + json.dumps(res).replace('"', '\\"') + '"'
 
 
 def _rbac(s: Schedule, namespace: str, labels: dict) -> list[dict]:

@@ -25,6 +25,13 @@ from medialake.models.text import TextEmbedStage
 from medialake.pipelines.config import IngestConfig, RoleConfig
 from medialake.pipelines.retry import AttemptLedger, RetryingStage
 
+#: The custom Ray resources that place work on a cluster (``ray start --resources``): nodes
+#: that decode offer ``decode``, nodes that run the model pools (GPU nodes) offer ``models``.
+#: ``cluster_config.yaml`` asks for them, ``ray_cluster.yaml`` and the KubeRay RayJob
+#: (:func:`medialake.jobs.schedule.kubernetes_manifests`) offer them, under these names.
+DECODE_RESOURCE = "decode"
+MODELS_RESOURCE = "models"
+
 #: The model stages in pipeline order: text producers first (ASR, OCR, captions), then
 #: the text encoder that embeds their combined text, then the other encoders.
 STAGES: tuple[type[ModelStage], ...] = (AsrStage, OcrStage, CaptionStage, TextEmbedStage, ImageEmbedStage,

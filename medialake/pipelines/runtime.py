@@ -11,7 +11,8 @@ from medialake.errors import ConfigError
 def ensure_ray(address: str | None = None, num_cpus: int | None = None):
     """Join the Ray cluster at ``address`` ('auto', 'ray://host:port'), or start a local one.
 
-    Local runs disable Ray's token auth and usage stats, and the dashboard.
+    Local runs disable Ray's token auth and usage stats, and the dashboard; the local node
+    offers the custom resources of :mod:`medialake.pipelines.adapter` (``decode``, ``models``).
     """
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -41,7 +42,12 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
         pp = os.environ.get("PYTHONPATH", "")
         if pkg_root not in pp.split(os.pathsep):
             os.environ["PYTHONPATH"] = pkg_root + (os.pathsep + pp if pp else "")
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **quiet.init_options())
+        from medialake.pipelines.adapter import DECODE_RESOURCE, MODELS_RESOURCE
+
+        # one machine is a decode node and a model node: a config that places work by
+        # these resources (cluster_config.yaml) runs here too
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                 resources={DECODE_RESOURCE: 1.0, MODELS_RESOURCE: 1.0}, **quiet.init_options())
     ctx = ray.data.DataContext.get_current()
     quiet.quiet_data(ctx)  # Ray's own output only with --verbose (medialake.pipelines.quiet)
     monitor.install(ctx)  # the slowest stage, for the progress line

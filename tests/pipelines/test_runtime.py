@@ -17,3 +17,25 @@ def test_environment_overrides_a_knob_and_rejects_junk(monkeypatch):
     monkeypatch.setenv("MEDIALAKE_TARGET_MAX_BLOCK_SIZE", "big")
     with pytest.raises(ConfigError, match="MEDIALAKE_TARGET_MAX_BLOCK_SIZE"):
         tune_data_context(ray.data.DataContext())
+
+
+def test_a_local_ray_runs_the_cluster_config_too(ray_local):
+    """The local node offers ``decode`` and ``models``: cluster_config.yaml places and sizes
+    its pools on a laptop as on a cluster (pools bounded by the CPUs)."""
+    from pathlib import Path
+
+    from medialake.pipelines.adapter import cluster_nodes, pool_size
+    from medialake.pipelines.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "cluster_config.yaml")
+    nodes = cluster_nodes()
+    assert len(nodes) == 1 and nodes[0]["decode"] == nodes[0]["models"] == 1.0
+    for role in ("asr", "text"):
+        rc = getattr(cfg, role)
+        assert pool_size(rc, 0.0, nodes) == (1, int(nodes[0]["CPU"] / rc.num_cpus + 1e-9)), role
+
+    @ray_local.remote(num_cpus=0, resources=dict(cfg.decode.resources))
+    def decoded():
+        return True
+
+    assert ray_local.get(decoded.remote(), timeout=120)
