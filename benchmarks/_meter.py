@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import psutil
 
@@ -23,6 +24,7 @@ class TreeMeter:
         self._cpu_last: dict[int, float] = {}
         self._kind: dict[int, str] = {}
         self._stop = threading.Event()
+        self.own_cpu_s = 0.0
 
     @property
     def cpu_s(self) -> float:
@@ -30,9 +32,13 @@ class TreeMeter:
 
     @property
     def cpu_parts(self) -> dict[str, float]:
+        """CPU-s of the driver, the Ray workers and Ray's daemons; the meter's own sampling
+        thread is taken out of the driver's when the driver is this process."""
         parts = {"driver": 0.0, "workers": 0.0, "ray daemons": 0.0}
         for p, last in self._cpu_last.items():
             parts[self._kind[p]] += last - self._cpu_first.get(p, 0.0)
+        if self.pid == os.getpid():
+            parts["driver"] = max(parts["driver"] - self.own_cpu_s, 0.0)
         return parts
 
     def sample(self, first: bool = False) -> None:
@@ -47,9 +53,7 @@ class TreeMeter:
                 with p.oneshot():
                     rss = p.memory_info().rss
                     t = p.cpu_times()
-                    kind = "driver" if p.pid == self.pid else (
-                        "workers" if p.name().startswith("ray::") or "default_worker" in " ".join(p.cmdline())
-                        else "ray daemons")
+                    kind = self._kind.get(p.pid) or self._kind_of(p)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
             if first:
@@ -61,9 +65,18 @@ class TreeMeter:
         if total > self.peak:
             self.peak, self.peak_parts = total, parts
 
+    def _kind_of(self, p: psutil.Process) -> str:
+        if p.pid == self.pid:
+            return "driver"
+        # a Ray worker is named ray::... once it runs something; before, by its command line
+        return "workers" if p.name().startswith("ray::") or "default_worker" in " ".join(p.cmdline()) \
+            else "ray daemons"
+
     def _loop(self) -> None:
+        t = time.thread_time()
         while not self._stop.wait(self.every):
             self.sample()
+        self.own_cpu_s = time.thread_time() - t  # what sampling cost (in this process)
 
     def __enter__(self) -> "TreeMeter":
         self.sample(first=True)

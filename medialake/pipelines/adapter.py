@@ -169,14 +169,20 @@ def pool_class(role: str) -> type:
     return type(role, (RetryingStage,), {"__doc__": f"The {role} stage with the retry policy."})
 
 
+def new_ledger():
+    """The :class:`AttemptLedger` actor of a run (no CPU reserved; one per run is enough,
+    its keys name the role)."""
+    import ray
+
+    return ray.remote(num_cpus=0)(AttemptLedger).remote()
+
+
 def apply_step(ds, step: Step, cfg: IngestConfig, ledger=None, drop: tuple[str, ...] = (), then=None):
     """``ds.map_batches`` of one model stage under the retry policy of ``cfg``; ``drop``:
     payload columns the stage nulls in its output (no later stage reads them); ``then``: a
     batch callable applied to the output in the same actor (the fragment writer)."""
-    import ray
-
     if ledger is None:
-        ledger = ray.remote(num_cpus=0)(AttemptLedger).remote()
+        ledger = new_ledger()
     args = stage_args(step)
     args["fn_constructor_kwargs"] = {"stage": step.cls, "role": step.name, "ledger": ledger,
                                      "attempts": cfg.retries.attempts, "drop": tuple(drop), "then": then,

@@ -87,7 +87,9 @@ class IngestConfig(Frozen):
     asr: RoleConfig[AsrOptions] = RoleConfig[AsrOptions](
         model=DEFAULT_MODELS["asr"], batch_size=2, concurrency=2, num_cpus=0.5,
         options=AsrOptions(compute_type="int8", cpu_threads=1, vad_filter=True))
-    text: RoleConfig[NoOptions] = RoleConfig[NoOptions](model=DEFAULT_MODELS["text"], batch_size=32, num_cpus=0.25)
+    # text batches of 4, not 32: Ray Data holds rows back until a batch is full, and on a run
+    # of tens of segments 32 held the first commit back to ~80% of the run (ingest_bench)
+    text: RoleConfig[NoOptions] = RoleConfig[NoOptions](model=DEFAULT_MODELS["text"], batch_size=4, num_cpus=0.25)
     image_text: RoleConfig[ImageEmbedOptions] = Field(
         RoleConfig[ImageEmbedOptions](batch_size=16, num_cpus=0.25), description="CLIP/SigLIP: image_vector, frames")
     audio: RoleConfig[EncoderOptions] = Field(

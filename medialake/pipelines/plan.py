@@ -25,7 +25,7 @@ import pyarrow as pa
 from medialake import schema
 from medialake.operators.config import DecodeConfig
 from medialake.operators.decode import decode_stream
-from medialake.pipelines.adapter import STAGES, apply_step, payload_drops, steps
+from medialake.pipelines.adapter import STAGES, apply_step, new_ledger, payload_drops, steps
 from medialake.pipelines.config import IngestConfig, RoleConfig
 
 __all__ = ["build", "decode", "records_table", "vector_dims"]
@@ -76,8 +76,10 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
         compute=ray.data.TaskPoolStrategy(size=cfg.decode.concurrency) if cfg.decode.concurrency else None,
         **({"resources": dict(cfg.decode.resources)} if cfg.decode.resources else {}),
     )
+    # One attempt ledger for every stage (its keys carry the role): an actor process less per role.
+    ledger = new_ledger() if model_steps else None
     for i, (step, drop) in enumerate(zip(model_steps, after_step)):
-        ds = apply_step(ds, step, cfg, drop=drop, then=writer if i == len(model_steps) - 1 else None)
+        ds = apply_step(ds, step, cfg, ledger=ledger, drop=drop, then=writer if i == len(model_steps) - 1 else None)
     return ds
 
 

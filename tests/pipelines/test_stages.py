@@ -113,3 +113,19 @@ def test_pools_and_tasks_are_named_by_role(ray_local, samples):
         names.append(op.name)
         op = op.input_dependencies[0] if op.input_dependencies else None
     assert names[::-1] == ["FromBlocks", "MapBatches(decode)", "MapBatches(asr)", "MapBatches(ocr)", "MapBatches(text)"]
+
+
+def test_every_stage_of_a_plan_shares_one_attempt_ledger(ray_local, samples):
+    """One ledger actor per run, not one process per role (its keys carry the role)."""
+    from medialake.operators.scan import scan
+
+    cfg = load_config()
+    ds = build(scan(str(samples), cfg.extensions)[:1], cfg)
+    ledgers, op = [], ds._logical_plan.dag
+    while op is not None:
+        kwargs = getattr(op, "fn_constructor_kwargs", None) or getattr(op, "_fn_constructor_kwargs", None) or {}
+        if "ledger" in kwargs:
+            ledgers.append(kwargs["ledger"])
+        op = op.input_dependencies[0] if op.input_dependencies else None
+    assert len(ledgers) == 3  # asr, ocr, text
+    assert len({a._actor_id for a in ledgers}) == 1
