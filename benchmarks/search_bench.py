@@ -44,7 +44,9 @@ from medialake.search.lists import fulltext_hits, phrase_hits, vector_hits  # no
 from medialake.search.query import find_moments  # noqa: E402
 from medialake.search.spaces import VectorQuery, space_of  # noqa: E402
 
-DIMS = {"text_vector": 384, "image_vector": 512}
+ALL_DIMS = {"text_vector": 384, "image_vector": 512}
+#: The vector columns generated and measured (``--vectors`` may keep one of them).
+DIMS = dict(ALL_DIMS)
 N_CENTRES = 2000
 VOCAB = 20_000
 
@@ -143,7 +145,8 @@ class TopK:
 
 
 def truth_path(db: str, n: int, chunk: int, qv: dict) -> str:
-    return os.path.join(db, f"_bench_truth_n{n}_c{chunk}_q{len(next(iter(qv.values())))}.npz")
+    cols = "" if set(qv) == set(ALL_DIMS) else "_" + "-".join(sorted(qv))
+    return os.path.join(db, f"_bench_truth_n{n}_c{chunk}_q{len(next(iter(qv.values())))}{cols}.npz")
 
 
 def ground_truth(db: str, n: int, chunk: int, cents: dict, qv: dict) -> dict:
@@ -397,6 +400,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rebuild-index", action="store_true", help="rebuild the vector indexes of a reused table")
     ap.add_argument("--prepare", action="store_true", help="only generate the table (no index) and the exact top 10 "
                     "into --db, then stop: nothing timed, so it can run at low priority outside the benchmark lock")
+    ap.add_argument("--index-only", action="store_true", help="build what --db lacks (table, indexes), then stop: "
+                    "the index build timed on its own, outside the benchmark lock")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3, help="timed runs over the same queries; the median is reported")
     ap.add_argument("--chunk", type=int, default=50_000)
@@ -414,17 +419,31 @@ def main(argv=None) -> int:
                          "index's own scale)")
     ap.add_argument("--candidates", type=int, default=dflt.candidates, help="hits taken from each list before fusion")
     ap.add_argument("--exact-queries", type=int, default=10, help="flat-scan queries timed for the ratio")
+    ap.add_argument("--vectors", nargs="+", choices=list(ALL_DIMS), default=list(ALL_DIMS),
+                    help="vector columns to generate and measure (one alone halves the table for sizes that "
+                         "do not fit otherwise)")
     args = ap.parse_args(argv)
 
     temp = args.db is None
     args.db = args.db or tempfile.mkdtemp(prefix="ml_bench_")
-    cents = {col: centres(dim, seed=i) for i, (col, dim) in enumerate(DIMS.items())}
+    cents = {col: centres(dim, seed=i) for i, (col, dim) in enumerate(ALL_DIMS.items())}
+    DIMS.clear()
+    DIMS.update({col: ALL_DIMS[col] for col in args.vectors})
+    cents = {col: cents[col] for col in DIMS}
     try:
         qv, qt = queries(args.queries, cents)
         if args.prepare:
             build(args.db, args.n, args.chunk, cents, qv)
+            import resource
+
+            print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
             return 0
         table = open_or_build(args, cents, qv)
+        if args.index_only:
+            import resource
+
+            print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
+            return 0
         truth = ground_truth(args.db, args.n, args.chunk, cents, qv)
         warm(table, args, cents, qv, qt)
         ft = Timed()
@@ -437,6 +456,9 @@ def main(argv=None) -> int:
             breakdown(table, args, nprobes, qv, qt)
         if args.exact_queries:
             exact_ratio(table, args, qv)
+        import resource
+
+        print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
         print("RESULT " + " ".join([f"n={args.n}"] + [f"{k}={v:.3f}" if k.startswith(("recall", "cpu_p")) else
                                                        f"{k}={v:.1f}" for k, v in result.items()]))
     finally:
