@@ -15,7 +15,10 @@ figures reported are the medians over the runs, with their spread.
 
 With ``--db DIR`` the table, its indexes and the exact top 10 of the queries are kept in
 DIR and reused by the next run with the same N (``--rebuild-index`` rebuilds the vector
-indexes only). The last line is
+indexes only). The table is compacted before it is indexed, as ``medialake.store.maintain``
+compacts after an ingest run. ``--prepare`` (generate) and ``--index-only`` (compact and
+index) do the long untimed work at low priority outside the benchmark lock; ``--vectors
+text_vector`` keeps one vector column, for sizes where two do not fit. The last line is
 ``RESULT n=N vector_p50_ms=X vector_p99_ms=X hybrid_p50_ms=X hybrid_p99_ms=X hybrid_cpu_ms=X
 recall_at_10=X cpu_pressure=X`` (vector: the slower column; recall: the lowest run and column).
 
