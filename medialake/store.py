@@ -272,7 +272,9 @@ def index_params(n_rows: int, dim: int, index_type: str | None = None) -> dict:
     IVF_HNSW_SQ: each partition holds an HNSW graph over 8-bit scalar-quantised vectors;
     m=12 / ef_construction=64 build 4x faster than LanceDB's defaults (20 / 300) for the same
     recall once queries use ``ef`` ~100. IVF_PQ: dim/8 sub-vectors of 8 bits (48 bytes a
-    row at 384 dims), to be searched with a refine factor that re-ranks on full vectors.
+    row at 384 dims), searched with a refine factor that re-ranks at least
+    ``medialake.search.lists.PQ_MIN_RERANK`` (200) candidates on full vectors: with 30
+    (refine 3, k 10) recall@10 was 0.60 at 300k rows, with 200 0.99.
     """
     index_type = index_type or index_type_for(n_rows, dim)
     partitions = max(1, n_rows // ROWS_PER_PARTITION)

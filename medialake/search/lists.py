@@ -17,12 +17,47 @@ import numpy as np
 HIT_COLUMNS = ["segment_id", "asset_id", "media_type", "start_s", "end_s"]
 
 
+#: An IVF_PQ index orders its candidates by 8-bit codes of 8-dim pieces of each vector,
+#: too coarse to rank neighbours that lie close together: at least this many of them are
+#: re-ranked on full vectors. ``benchmarks/search_bench.py 300000 --vectors text_vector
+#: --index-type IVF_PQ``, nprobes 8, k 10: recall@10 0.60 re-ranking 30, 0.95 at 100, 0.99 at 200.
+PQ_MIN_RERANK = 200
+
+_index_types: dict = {}
+
+
+def index_type(table, column: str, ttl_s: float = 10.0) -> str | None:
+    """The ANN index type on ``column`` (``IvfPq``, ``IvfHnswSq``...), None without one;
+    looked up once per table handle every ``ttl_s`` seconds."""
+    import time
+
+    now = time.monotonic()
+    hit = _index_types.get(id(table))
+    if hit is None or now - hit[0] > ttl_s:
+        types = {}
+        for idx in table.list_indices():
+            if len(idx.columns) == 1:
+                types[idx.columns[0]] = str(idx.index_type)
+        hit = _index_types[id(table)] = (now, types)
+    return hit[1].get(column)
+
+
+def refine_for(kind: str | None, refine_factor: int | None, limit: int) -> int | None:
+    """The refine factor a query of ``limit`` hits uses on an index of type ``kind``:
+    ``refine_factor``, raised on IVF_PQ so that :data:`PQ_MIN_RERANK` candidates are re-ranked."""
+    if kind is not None and kind.replace("_", "").lower() == "ivfpq":
+        return max(refine_factor or 1, -(-PQ_MIN_RERANK // max(limit, 1)))
+    return refine_factor
+
+
 def vector_hits(table, column: str, vector: np.ndarray, limit: int, *, where: str | None = None,
                 nprobes: int = 20, refine_factor: int | None = None, ef: int | None = None,
                 columns: list[str] = HIT_COLUMNS) -> list[dict]:
-    """Nearest segments to ``vector`` in ``column`` (cosine), through its ANN index if it has one."""
+    """Nearest segments to ``vector`` in ``column`` (cosine), through its ANN index if it
+    has one (an IVF_PQ index re-ranks at least :data:`PQ_MIN_RERANK` candidates)."""
     q = table.search(np.asarray(vector, dtype=np.float32), vector_column_name=column).distance_type("cosine")
     q = q.nprobes(nprobes)
+    refine_factor = refine_for(index_type(table, column), refine_factor, limit)
     if refine_factor:
         q = q.refine_factor(refine_factor)
     if ef:  # HNSW needs ef >= the number of candidates it returns

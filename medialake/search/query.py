@@ -64,8 +64,8 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     """Everything a search does after embedding the query: one ranked list per vector and
     per text (run side by side, ids and scores only; ``frames``: the frames table, searched
     with the ``image_text`` vectors under the same ``where``), weighted RRF, one take of the
-    leading segments' rows, moments, and the winners' thumbnails (``segment_id -> JPEG``).
-    ``benchmarks/search_bench.py`` times exactly this."""
+    leading segments' rows (thumbnails included), moments, and the winners' thumbnails
+    (``segment_id -> JPEG``). ``benchmarks/search_bench.py`` times exactly this."""
     notes = notes if notes is not None else []
     k = max(cfg.candidates, 4 * limit)
     text_calls = _text_calls(table, texts, k, where, cfg, notes)
@@ -94,7 +94,11 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     # the lists return ids and scores only; one take by row id then reads what moments need
     # (times, text, timed words) for the leading hits, and a second the winners' thumbnails
     candidates = fused[: 3 * limit]
-    cols = DETAIL_COLUMNS + (["words"] if "words" in table.schema.names else [])
+    names = table.schema.names
+    # one take for the leaders, their thumbnails included: a second take for the winners'
+    # thumbnails cost as much CPU as the first (a take's cost is per call, not per byte, at
+    # these sizes; benchmarks/search_bench.py breakdown)
+    cols = DETAIL_COLUMNS + [c for c in ("words", "thumbnail") if c in names]
     details = fetch_rows(table, [f.row for f in candidates], cols)
     query = " ".join(texts)
     terms = query_terms(query)
@@ -106,12 +110,14 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     moments = merge(candidates, cfg.merge_gap_s, cfg.merge_min_ratio, cfg.word_gap_s)
     moments = _gate(moments, terms, cfg)[:limit]
     heads = [m.best for m in moments]
-    thumbs = {sid: r.get("thumbnail") for sid, r in fetch_rows(table, [f.row for f in heads], ["thumbnail"]).items()}
+    thumbs = {f.segment_id: details.get(f.segment_id, {}).get("thumbnail") for f in heads}
     shown = frame_thumbnails(frames, [f.row["_frame_rowid"] for f in heads if f.row.get("_tight_frame")])
     for f in heads:  # a moment a frame found shows that frame
         if shown.get(f.row.get("_frame_rowid")):
             thumbs[f.segment_id] = shown[f.row["_frame_rowid"]]
-    return moments, {m.best.segment_id: thumbs.get(m.best.segment_id) for m in moments}
+    for f in candidates:  # the JPEG bytes travel in the returned dict only
+        f.row.pop("thumbnail", None)
+    return moments, thumbs
 
 
 def _gate(moments: list[Moment], terms: set[str], cfg: SearchConfig) -> list[Moment]:
