@@ -43,7 +43,11 @@ def _clock(s: float | None) -> str:
 @dataclass
 class Tally:
     """Counts of a run so far, from the stream: a file counts once its closing row (or
-    its last segment, when the count is known up front) has reached the sink."""
+    its last segment, when the count is known up front) has reached the sink.
+
+    The stream's batches are receipts (:mod:`medialake.operators.fragments`: one row per
+    asset and batch, ``written`` segments of it) or, when a plan has no fragment writer,
+    plain segment rows (one per segment); both count the same."""
 
     total: int
     sizes: dict[str, int] = field(default_factory=dict)  # asset id -> bytes, for the ETA
@@ -53,22 +57,30 @@ class Tally:
     latest_failure: str | None = None
     expected: dict[str, int] = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)
-    reach: dict[str, float] = field(default_factory=dict)  # asset id -> media seconds reached
+    reach: dict[str, float] = field(default_factory=dict)  # asset id -> media seconds reached (plain rows)
+    duration: dict[str, float] = field(default_factory=dict)  # asset id -> its length in seconds
     finished: set[str] = field(default_factory=set)
+    failed_ids: set[str] = field(default_factory=set)
 
     def add(self, batch: pa.Table) -> None:
+        names = set(batch.column_names)
         idx = batch.column("segment_index")
         segs = batch.filter(pc.greater_equal(idx, 0))
-        self.segments += segs.num_rows
-        cols = [c for c in ("asset_id", "n_segments", "end_s", "uri", "error") if c in batch.column_names]
-        for row in segs.select([c for c in cols if c != "error"]).to_pylist():
+        written = (segs.column("written").to_pylist() if "written" in names else [1] * segs.num_rows)
+        written = [int(w or 0) for w in written]
+        self.segments += sum(written)
+        cols = [c for c in ("asset_id", "n_segments", "end_s", "duration_s", "uri", "error") if c in names]
+        for row, n in zip(segs.select([c for c in cols if c not in ("error", "uri")]).to_pylist(), written):
             aid = row["asset_id"]
-            self.seen[aid] = self.seen.get(aid, 0) + 1
-            self.reach[aid] = max(self.reach.get(aid, 0.0), float(row.get("end_s") or 0.0))
+            self.seen[aid] = self.seen.get(aid, 0) + n
+            self._length(aid, row)
+            if row.get("end_s") is not None:
+                self.reach[aid] = max(self.reach.get(aid, 0.0), float(row["end_s"]))
             if row.get("n_segments"):
                 self.expected.setdefault(aid, int(row["n_segments"]))
         for row in batch.filter(pc.less(idx, 0)).select(cols).to_pylist():
             aid = row["asset_id"]
+            self._length(aid, row)
             if row.get("error"):
                 self._finish(aid, failed=True)
                 name = os.path.basename(str(row.get("uri") or aid))
@@ -81,6 +93,10 @@ class Tally:
             if self.seen.get(aid, 0) >= n:
                 self._finish(aid)
 
+    def _length(self, aid: str, row: dict) -> None:
+        if row.get("duration_s"):
+            self.duration[aid] = float(row["duration_s"])
+
     def _finish(self, aid: str, failed: bool = False) -> None:
         if aid in self.finished:
             return
@@ -88,13 +104,26 @@ class Tally:
         self.expected.pop(aid, None)
         if failed:
             self.failed += 1
-            self.reach.pop(aid, None)
+            self.failed_ids.add(aid)
         else:
             self.done += 1
 
     @property
     def media_s(self) -> float:
-        return sum(self.reach.values())
+        """Seconds of media processed: the whole length of finished files, the share of the
+        segments written so far of the others (or how far their rows reached)."""
+        total = 0.0
+        for aid in set(self.seen) | self.finished:
+            if aid in self.failed_ids:
+                continue
+            length = self.duration.get(aid)
+            if aid in self.finished:
+                total += length if length is not None else self.reach.get(aid, 0.0)
+            elif length is not None and self.expected.get(aid):
+                total += length * min(1.0, self.seen.get(aid, 0) / self.expected[aid])
+            else:
+                total += min(self.reach.get(aid, 0.0), length) if length is not None else self.reach.get(aid, 0.0)
+        return total
 
     def fraction(self) -> float:
         """Share of the work finished, by bytes where sizes are known, else by files."""
