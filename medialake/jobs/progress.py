@@ -138,16 +138,19 @@ class IngestProgress:
 
     ``mode``: ``auto`` (rich on a terminal, plain lines otherwise), ``rich``, ``plain`` or
     ``quiet``. ``bottleneck``: a callable returning the stage that holds the stream back now
-    (a role name such as ``asr``), or None.
+    (a role name such as ``asr``), or None; ``decoded``: one returning how many files the
+    first stage has read so far, or None (shown while files are in the models).
     """
 
-    def __init__(self, *, mode: str = "auto", stream=None, bottleneck=None, interval: float | None = None):
+    def __init__(self, *, mode: str = "auto", stream=None, bottleneck=None, decoded=None,
+                 interval: float | None = None):
         self.tally = Tally(total=0)
         self.stream = stream or sys.stderr
         if mode == "auto":
             mode = "rich" if getattr(self.stream, "isatty", lambda: False)() and _has_rich() else "plain"
         self.mode = mode
         self.bottleneck = bottleneck or (lambda: None)
+        self.decoded = decoded or (lambda: None)  # files decoded so far (read from Ray Data), or None
         self.interval = interval or float(os.environ.get("MEDIALAKE_PROGRESS_INTERVAL", PLAIN_INTERVAL_S))
         self.phase = "starting"
         self.t0 = time.monotonic()
@@ -196,19 +199,24 @@ class IngestProgress:
             elapsed = time.monotonic() - self.t0
             frac = t.fraction()
             eta = elapsed * (1 - frac) / frac if 0 < frac < 1 else (0.0 if frac >= 1 else None)
+            slowest, decoded = self.bottleneck(), self.decoded()
+            if self.phase == "starting workers" and (slowest or decoded):
+                self.phase = "in the models"  # the stream runs; nothing has reached the sink yet
+            phase = self.phase
             return {
                 "files": f"{t.done + t.failed}/{t.total}", "done": t.done, "failed": t.failed,
                 "segments": t.segments, "hours": t.media_s / 3600, "elapsed": elapsed,
                 "speed": t.media_s / elapsed if elapsed > 0 else 0.0, "eta": eta,
-                "latest_failure": t.latest_failure, "bottleneck": self.bottleneck(), "phase": self.phase,
-                "fraction": frac,
+                "latest_failure": t.latest_failure, "bottleneck": slowest, "phase": phase,
+                "fraction": frac, "decoded": min(decoded, t.total) if decoded is not None else None,
             }
 
     def line(self) -> str:
         """One plain line, e.g. ``[0:42] files 3/5, 41 segments, 0.05 h of media (4.2x real time),
         ETA 0:20, slowest stage: asr; 1 failed, latest: a.mp4: no audio or video stream``."""
         f = self.fields()
-        parts = [f"[{_clock(f['elapsed'])}] files {f['files']}", f"{f['segments']} segments",
+        files = f"files {f['files']}" + (f" ({f['decoded']} decoded)" if _decoded_ahead(f) else "")
+        parts = [f"[{_clock(f['elapsed'])}] {files}", f"{f['segments']} segments",
                  f"{f['hours']:.2f} h of media ({f['speed']:.1f}x real time)"]
         parts.append(f"ETA {_clock(f['eta'])}" if f["eta"] is not None else f["phase"])
         if f["bottleneck"]:
@@ -221,6 +229,11 @@ class IngestProgress:
     def _plain_loop(self) -> None:
         while not self._stop.wait(self.interval):
             print(self.line(), file=self.stream, flush=True)
+
+
+def _decoded_ahead(f: dict) -> bool:
+    """Whether more files are decoded than done: worth saying while they are in the models."""
+    return f["decoded"] is not None and f["decoded"] > f["done"] + f["failed"]
 
 
 def _has_rich() -> bool:
@@ -250,7 +263,8 @@ class _RichLine:
         f = self.progress.fields()
         grid = Table.grid(padding=(0, 1))
         grid.add_row("[bold]ingest[/]", ProgressBar(total=1.0, completed=f["fraction"], width=28),
-                     f"files [bold]{f['files']}[/]", f"{f['segments']} segments",
+                     f"files [bold]{f['files']}[/]" + (f" [dim]({f['decoded']} decoded)[/]" if _decoded_ahead(f) else ""),
+                     f"{f['segments']} segments",
                      f"{f['hours']:.2f} h ({f['speed']:.1f}x)",
                      f"ETA {_clock(f['eta'])}" if f["eta"] is not None else f"[dim]{f['phase']}[/]",
                      f"[dim]slowest:[/] {f['bottleneck']}" if f["bottleneck"] else "")
