@@ -201,7 +201,7 @@ class IngestProgress:
             eta = elapsed * (1 - frac) / frac if 0 < frac < 1 else (0.0 if frac >= 1 else None)
             slowest, decoded = self.bottleneck(), self.decoded()
             if self.phase == "starting workers" and (slowest or decoded):
-                self.phase = "in the models"  # the stream runs; nothing has reached the sink yet
+                self.phase = "working"  # the stream runs; nothing has reached the sink yet
             phase = self.phase
             return {
                 "files": f"{t.done + t.failed}/{t.total}", "done": t.done, "failed": t.failed,
