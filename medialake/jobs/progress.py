@@ -186,6 +186,7 @@ class IngestProgress:
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
+            print(self.line(), file=self.stream, flush=True)  # the end state, as the last plain line
         if self._live is not None:
             self._live.stop()
             self._live = None
