@@ -21,6 +21,14 @@ def _bottleneck():
     return bottleneck()
 
 
+def _decoded():
+    if "ray.data" not in sys.modules:
+        return None
+    from medialake.pipelines.monitor import decoded
+
+    return decoded()
+
+
 def _ingest(args: argparse.Namespace) -> int:
     from medialake.jobs.ingest import ingest
     from medialake.jobs.progress import IngestProgress
@@ -29,7 +37,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     mode = "quiet" if args.quiet else os.environ.get("MEDIALAKE_PROGRESS_MODE", "auto")
     with contextlib.nullcontext(sys.stderr) if args.verbose else DriverStderr() as term:
-        progress = IngestProgress(mode=mode, stream=term, bottleneck=_bottleneck)
+        progress = IngestProgress(mode=mode, stream=term, bottleneck=_bottleneck, decoded=_decoded)
         summary = ingest(args.source, args.db, profile=args.profile, config_path=args.config,
                          full=args.full, address=args.address, progress=progress)
     for uri, reason in summary.failures.items():

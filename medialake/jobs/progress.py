@@ -43,7 +43,11 @@ def _clock(s: float | None) -> str:
 @dataclass
 class Tally:
     """Counts of a run so far, from the stream: a file counts once its closing row (or
-    its last segment, when the count is known up front) has reached the sink."""
+    its last segment, when the count is known up front) has reached the sink.
+
+    The stream's batches are receipts (:mod:`medialake.operators.fragments`: one row per
+    asset and batch, ``written`` segments of it) or, when a plan has no fragment writer,
+    plain segment rows (one per segment); both count the same."""
 
     total: int
     sizes: dict[str, int] = field(default_factory=dict)  # asset id -> bytes, for the ETA
@@ -53,22 +57,30 @@ class Tally:
     latest_failure: str | None = None
     expected: dict[str, int] = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)
-    reach: dict[str, float] = field(default_factory=dict)  # asset id -> media seconds reached
+    reach: dict[str, float] = field(default_factory=dict)  # asset id -> media seconds reached (plain rows)
+    duration: dict[str, float] = field(default_factory=dict)  # asset id -> its length in seconds
     finished: set[str] = field(default_factory=set)
+    failed_ids: set[str] = field(default_factory=set)
 
     def add(self, batch: pa.Table) -> None:
+        names = set(batch.column_names)
         idx = batch.column("segment_index")
         segs = batch.filter(pc.greater_equal(idx, 0))
-        self.segments += segs.num_rows
-        cols = [c for c in ("asset_id", "n_segments", "end_s", "uri", "error") if c in batch.column_names]
-        for row in segs.select([c for c in cols if c != "error"]).to_pylist():
+        written = (segs.column("written").to_pylist() if "written" in names else [1] * segs.num_rows)
+        written = [int(w or 0) for w in written]
+        self.segments += sum(written)
+        cols = [c for c in ("asset_id", "n_segments", "end_s", "duration_s", "uri", "error") if c in names]
+        for row, n in zip(segs.select([c for c in cols if c not in ("error", "uri")]).to_pylist(), written):
             aid = row["asset_id"]
-            self.seen[aid] = self.seen.get(aid, 0) + 1
-            self.reach[aid] = max(self.reach.get(aid, 0.0), float(row.get("end_s") or 0.0))
+            self.seen[aid] = self.seen.get(aid, 0) + n
+            self._length(aid, row)
+            if row.get("end_s") is not None:
+                self.reach[aid] = max(self.reach.get(aid, 0.0), float(row["end_s"]))
             if row.get("n_segments"):
                 self.expected.setdefault(aid, int(row["n_segments"]))
         for row in batch.filter(pc.less(idx, 0)).select(cols).to_pylist():
             aid = row["asset_id"]
+            self._length(aid, row)
             if row.get("error"):
                 self._finish(aid, failed=True)
                 name = os.path.basename(str(row.get("uri") or aid))
@@ -81,6 +93,10 @@ class Tally:
             if self.seen.get(aid, 0) >= n:
                 self._finish(aid)
 
+    def _length(self, aid: str, row: dict) -> None:
+        if row.get("duration_s"):
+            self.duration[aid] = float(row["duration_s"])
+
     def _finish(self, aid: str, failed: bool = False) -> None:
         if aid in self.finished:
             return
@@ -88,13 +104,26 @@ class Tally:
         self.expected.pop(aid, None)
         if failed:
             self.failed += 1
-            self.reach.pop(aid, None)
+            self.failed_ids.add(aid)
         else:
             self.done += 1
 
     @property
     def media_s(self) -> float:
-        return sum(self.reach.values())
+        """Seconds of media processed: the whole length of finished files, the share of the
+        segments written so far of the others (or how far their rows reached)."""
+        total = 0.0
+        for aid in set(self.seen) | self.finished:
+            if aid in self.failed_ids:
+                continue
+            length = self.duration.get(aid)
+            if aid in self.finished:
+                total += length if length is not None else self.reach.get(aid, 0.0)
+            elif length is not None and self.expected.get(aid):
+                total += length * min(1.0, self.seen.get(aid, 0) / self.expected[aid])
+            else:
+                total += min(self.reach.get(aid, 0.0), length) if length is not None else self.reach.get(aid, 0.0)
+        return total
 
     def fraction(self) -> float:
         """Share of the work finished, by bytes where sizes are known, else by files."""
@@ -109,16 +138,19 @@ class IngestProgress:
 
     ``mode``: ``auto`` (rich on a terminal, plain lines otherwise), ``rich``, ``plain`` or
     ``quiet``. ``bottleneck``: a callable returning the stage that holds the stream back now
-    (a role name such as ``asr``), or None.
+    (a role name such as ``asr``), or None; ``decoded``: one returning how many files the
+    first stage has read so far, or None (shown while files are in the models).
     """
 
-    def __init__(self, *, mode: str = "auto", stream=None, bottleneck=None, interval: float | None = None):
+    def __init__(self, *, mode: str = "auto", stream=None, bottleneck=None, decoded=None,
+                 interval: float | None = None):
         self.tally = Tally(total=0)
         self.stream = stream or sys.stderr
         if mode == "auto":
             mode = "rich" if getattr(self.stream, "isatty", lambda: False)() and _has_rich() else "plain"
         self.mode = mode
         self.bottleneck = bottleneck or (lambda: None)
+        self.decoded = decoded or (lambda: None)  # files decoded so far (read from Ray Data), or None
         self.interval = interval or float(os.environ.get("MEDIALAKE_PROGRESS_INTERVAL", PLAIN_INTERVAL_S))
         self.phase = "starting"
         self.t0 = time.monotonic()
@@ -154,6 +186,7 @@ class IngestProgress:
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
+            print(self.line(), file=self.stream, flush=True)  # the end state, as the last plain line
         if self._live is not None:
             self._live.stop()
             self._live = None
@@ -167,19 +200,24 @@ class IngestProgress:
             elapsed = time.monotonic() - self.t0
             frac = t.fraction()
             eta = elapsed * (1 - frac) / frac if 0 < frac < 1 else (0.0 if frac >= 1 else None)
+            slowest, decoded = self.bottleneck(), self.decoded()
+            if self.phase == "starting workers" and (slowest or decoded):
+                self.phase = "working"  # the stream runs; nothing has reached the sink yet
+            phase = self.phase
             return {
                 "files": f"{t.done + t.failed}/{t.total}", "done": t.done, "failed": t.failed,
                 "segments": t.segments, "hours": t.media_s / 3600, "elapsed": elapsed,
                 "speed": t.media_s / elapsed if elapsed > 0 else 0.0, "eta": eta,
-                "latest_failure": t.latest_failure, "bottleneck": self.bottleneck(), "phase": self.phase,
-                "fraction": frac,
+                "latest_failure": t.latest_failure, "bottleneck": slowest, "phase": phase,
+                "fraction": frac, "decoded": min(decoded, t.total) if decoded is not None else None,
             }
 
     def line(self) -> str:
         """One plain line, e.g. ``[0:42] files 3/5, 41 segments, 0.05 h of media (4.2x real time),
         ETA 0:20, slowest stage: asr; 1 failed, latest: a.mp4: no audio or video stream``."""
         f = self.fields()
-        parts = [f"[{_clock(f['elapsed'])}] files {f['files']}", f"{f['segments']} segments",
+        files = f"files {f['files']}" + (f" ({f['decoded']} decoded)" if _decoded_ahead(f) else "")
+        parts = [f"[{_clock(f['elapsed'])}] {files}", f"{f['segments']} segments",
                  f"{f['hours']:.2f} h of media ({f['speed']:.1f}x real time)"]
         parts.append(f"ETA {_clock(f['eta'])}" if f["eta"] is not None else f["phase"])
         if f["bottleneck"]:
@@ -192,6 +230,11 @@ class IngestProgress:
     def _plain_loop(self) -> None:
         while not self._stop.wait(self.interval):
             print(self.line(), file=self.stream, flush=True)
+
+
+def _decoded_ahead(f: dict) -> bool:
+    """Whether more files are decoded than done: worth saying while they are in the models."""
+    return f["decoded"] is not None and f["decoded"] > f["done"] + f["failed"]
 
 
 def _has_rich() -> bool:
@@ -221,7 +264,8 @@ class _RichLine:
         f = self.progress.fields()
         grid = Table.grid(padding=(0, 1))
         grid.add_row("[bold]ingest[/]", ProgressBar(total=1.0, completed=f["fraction"], width=28),
-                     f"files [bold]{f['files']}[/]", f"{f['segments']} segments",
+                     f"files [bold]{f['files']}[/]" + (f" [dim]({f['decoded']} decoded)[/]" if _decoded_ahead(f) else ""),
+                     f"{f['segments']} segments",
                      f"{f['hours']:.2f} h ({f['speed']:.1f}x)",
                      f"ETA {_clock(f['eta'])}" if f["eta"] is not None else f"[dim]{f['phase']}[/]",
                      f"[dim]slowest:[/] {f['bottleneck']}" if f["bottleneck"] else "")

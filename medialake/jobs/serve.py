@@ -341,10 +341,11 @@ def serve(db: str, host: str = "127.0.0.1", port: int = 8000, token: str | None 
     """Run the API and page with uvicorn until interrupted (what ``medialake serve`` does)."""
     import uvicorn
 
-    from medialake.jobs.checks import free_port
+    from medialake.jobs.checks import existing_database, free_port
 
     token = token or os.environ.get(TOKEN_ENV) or None
     check_bind(host, token)
+    existing_database(db)  # no database there: one line with the fix, before binding
     free_port(host, port)  # a port in use: one line, not uvicorn's traceback
     app = create_app(db, token, media_roots=media_roots, allowed_hosts=None)
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"

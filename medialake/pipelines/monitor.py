@@ -15,7 +15,7 @@ import threading
 
 from ray.data._internal.execution.execution_callback import ExecutionCallback
 
-_state = {"stage": None}
+_state = {"stage": None, "decoded": None}
 _lock = threading.Lock()
 _ROLE = re.compile(r"MapBatches\((\w+)\)|Map\((\w+)\)")
 
@@ -39,6 +39,22 @@ def slowest(topology) -> str | None:
     return stage_name(best.name) if best is not None else None
 
 
+def files_read(topology) -> int | None:
+    """Input blocks (one per file) that the first stage (decode, alone or fused with the
+    next model) has finished with: files decoded so far."""
+    for op, state in topology.items():
+        deps = op.input_dependencies
+        if deps and not deps[0].input_dependencies and stage_name(op.name).startswith("decode"):
+            return int(op.metrics.num_task_inputs_processed)
+    return None
+
+
+def decoded() -> int | None:
+    """Files decoded so far in the dataset being executed (None before it starts)."""
+    with _lock:
+        return _state["decoded"]
+
+
 def bottleneck() -> str | None:
     """The stage that held the stream back at the executor's last step (None before)."""
     with _lock:
@@ -48,6 +64,7 @@ def bottleneck() -> str | None:
 def reset() -> None:
     with _lock:
         _state["stage"] = None
+        _state["decoded"] = None
 
 
 class StageMonitor(ExecutionCallback):
@@ -58,11 +75,22 @@ class StageMonitor(ExecutionCallback):
             stage = slowest(executor._topology or {})
         except Exception:  # noqa: BLE001 - internals moved: show no stage rather than fail the run
             stage = None
+        try:
+            read = files_read(executor._topology or {})
+        except Exception:  # noqa: BLE001 - same
+            read = None
         with _lock:
             _state["stage"] = stage
+            if read is not None:
+                _state["decoded"] = max(read, _state["decoded"] or 0)
+
+    def before_execution_starts(self, executor) -> None:
+        reset()
 
     def after_execution_succeeds(self, executor) -> None:
-        reset()
+        # the last outputs may still be on their way to the driver: keep the files decoded
+        with _lock:
+            _state["stage"] = None
 
     def after_execution_fails(self, executor, error: Exception) -> None:
         reset()

@@ -165,8 +165,10 @@ async function runSearch(ev, push = true) {
 function showNoMatch(q, params) {
   const filters = Object.entries(params).filter(([k]) => k !== "limit");
   $("nomatch-title").textContent = q ? `No matches for “${q}”` : "No matches for this file";
-  $("nomatch-why").textContent = (filters.length ? `With ${filters.map(([k, v]) => `${k.replace("_", " ")} ${v}`).join(", ")}: ` : "") +
-    "nothing in the library says, shows or sounds like that. Try other words, or fewer filters.";
+  const why = "nothing in the library says, shows or sounds like that. Try other words";
+  $("nomatch-why").textContent = filters.length
+    ? `With ${filters.map(([k, v]) => `${k.replace("_", " ")} ${v}`).join(", ")}: ${why}, or fewer filters.`
+    : `${why[0].toUpperCase()}${why.slice(1)}.`;
   $("nomatch-clear").hidden = !filters.length;
   setStatus("No matches.");
   showView("nomatch");

@@ -63,11 +63,11 @@ def test_type_a_query_click_the_video_and_it_plays_from_the_moment(lake, base_ur
             page.goto(base_url + "/")
             page.fill("#q", "quarterly budget review")
             page.press("#q", "Enter")
-            card = page.locator(".card[data-type='video']").first
+            card = page.locator("#results .card[data-type='video']").first
             card.wait_for(timeout=30_000)
             # thumbnails really loaded (decoded by the browser), not just <img> tags
-            page.wait_for_function("document.querySelectorAll('.card img').length > 0 && "
-                                   "[...document.querySelectorAll('.card img')].every(i => i.complete && i.naturalWidth > 0)",
+            page.wait_for_function("document.querySelectorAll('#results .card img').length > 0 && "
+                                   "[...document.querySelectorAll('#results .card img')].every(i => i.complete && i.naturalWidth > 0)",
                                    timeout=15_000)
             assert "cockatoo_budget.mp4" in card.inner_text()
             assert "budget" in card.inner_text().lower()
