@@ -29,7 +29,8 @@ def api_schema(lake):
 
 
 OPERATIONS = ["GET /api/search", "POST /api/search", "GET /api/assets/{asset_id}",
-              "GET /api/assets/{asset_id}/thumbnail/{segment}", "GET /api/assets/{asset_id}/media"]
+              "GET /api/assets/{asset_id}/thumbnail/{segment}", "GET /api/assets/{asset_id}/media",
+              "GET /api/library"]
 
 
 def test_the_schema_lists_every_operation(api_schema):
