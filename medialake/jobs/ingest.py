@@ -162,6 +162,9 @@ def _changes(store, records, cfg: IngestConfig, ids: _RunIds, *, fs, root: str, 
     from medialake.operators.diff import content_hash, diff
     from medialake.pipelines.plan import vector_dims
 
+    from medialake.integrity import ensure_intact
+
+    ensure_intact(store.uri, storage_options=store.storage_options)  # damaged files: refuse with the fix
     store.ensure_vector_columns(vector_dims(cfg))  # image/audio vector columns, widths from the models
     store.remove_uncommitted()  # leftovers of a crashed run: segments of assets not done
     store.remove_orphans()  # and fragments it wrote but never committed
