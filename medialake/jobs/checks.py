@@ -90,3 +90,20 @@ def explain_os_error(e: BaseException, db: str | None = None) -> str | None:
         return (f"permission denied on {name!r} ({getattr(e, 'strerror', None) or 'Permission denied'}); make it "
                 f"writable or pass another --db, then run the same command again")
     return None
+
+
+#: Ray's errors for a node, worker or object store that went away under the run.
+_RAY_LOST = ("RaySystemError", "NodeDiedError", "WorkerCrashedError", "ObjectLostError", "OwnerDiedError",
+             "ActorDiedError", "ActorUnavailableError", "RayletDiedError", "GetTimeoutError", "RpcError")
+_RAY_TEXT = ("raylet", "Raylet", "GCS", "gcs_server", "node died", "The node with node id")
+
+
+def explain_ray_error(e: BaseException) -> str | None:
+    """One line for Ray's own processes dying under a run (raylet, an agent, the GCS), or None."""
+    names = {c.__name__ for c in type(e).__mro__}
+    text = str(e)
+    if names & set(_RAY_LOST) or (type(e).__module__.startswith("ray") and any(t in text for t in _RAY_TEXT)):
+        first = (text.strip().splitlines() or [type(e).__name__])[0][:160]
+        return (f"Ray stopped under the run ({type(e).__name__}: {first}); one of its processes (raylet, an agent) "
+                f"died. Files finished so far are kept: run the same command again to do the rest")
+    return None

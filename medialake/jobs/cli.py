@@ -375,7 +375,9 @@ def error_line(e: BaseException, db: str | None = None) -> str:
 
     if isinstance(e, MedialakeError):
         return str(e)
-    explained = explain_os_error(e, db)
+    from medialake.jobs.checks import explain_ray_error
+
+    explained = explain_os_error(e, db) or explain_ray_error(e)
     if explained:
         return explained
     first = (str(e).strip().splitlines() or [""])[0][:300]
