@@ -239,8 +239,9 @@ def account(src: Path, db: str, cfg, broken: set[str]) -> list[str]:
 
 
 def temp_entries(skip: set[str]) -> set[str]:
-    """Entries of this run's temp directory (``TMPDIR``) not in ``skip``."""
-    return {n for n in os.listdir(tempfile.gettempdir()) if n not in skip}
+    """Entries of this run's temp directory (``TMPDIR``) not in ``skip`` (Ray's session
+    directory ``ray``, which lives there while Ray runs, is not counted)."""
+    return {n for n in os.listdir(tempfile.gettempdir()) if n not in skip and n != "ray"}
 
 
 def main() -> None:
