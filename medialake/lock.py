@@ -28,6 +28,10 @@ from medialake.uris import is_remote, local_path
 
 LOCK_NAME = "_medialake.lock"
 
+#: Tokens of the locks this process holds now. A lock file naming this process with another
+#: token was left by a release that could not delete it (the disk turned read-only): stale.
+_HELD: set[str] = set()
+
 
 class _LostLock(Exception):
     """The lock object changed under us: another process took it over."""
@@ -170,6 +174,8 @@ class DatabaseLock:
         if info.get("host") == self.host and isinstance(info.get("pid"), int) and info["pid"] > 0:
             if not _pid_alive(info["pid"]):
                 return True
+            if info["pid"] == os.getpid() and info.get("token") not in _HELD:
+                return True  # left by this process, which no longer holds it
         return time.time() - float(info.get("heartbeat") or 0.0) > self.stale_s
 
     def acquire(self) -> "DatabaseLock":
@@ -197,6 +203,7 @@ class DatabaseLock:
             self._remove(info.get("token"))
         else:
             raise LockedError(f"could not take the lock {self.path}; another process keeps taking it, retry later")
+        _HELD.add(self.token)
         self._stop.clear()
         self._thread = threading.Thread(target=self._beat, name="medialake-lock-heartbeat", daemon=True)
         self._thread.start()
@@ -214,6 +221,7 @@ class DatabaseLock:
                 pass
 
     def release(self) -> None:
+        _HELD.discard(self.token)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

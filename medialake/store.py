@@ -341,6 +341,20 @@ def optimize(table, keep_versions_for_s: float = 7 * 24 * 3600) -> None:
     table.optimize(cleanup_older_than=timedelta(seconds=keep_versions_for_s))
 
 
+def needs_maintenance(store: "Store") -> bool:
+    """True when ``segments`` has rows that its full-text index does not cover: the last
+    :func:`maintain` did not finish (the process died during compaction or an index build),
+    so the next ingest runs it even when no file changed."""
+    seg = store.table("segments")
+    if seg.count_rows() == 0:
+        return False
+    idx = _index_on(seg, "text")
+    if idx is None:
+        return True
+    stats = seg.index_stats(idx.name)
+    return stats is not None and stats.num_unindexed_rows > 0
+
+
 def maintain(store: "Store", *, min_rows: int = ANN_MIN_ROWS, index_type: str | None = None) -> dict[str, str]:
     """After an ingest run: index every vector column and the combined text, then optimize.
 

@@ -67,6 +67,9 @@ def free_port(host: str, port: int) -> None:
 
 
 _NO_SPACE = ("No space left on device", "os error 28", "ENOSPC", "Disk quota exceeded")
+# as Lance (Rust) words them: errno is lost on the way to Python, the text keeps it
+_READ_ONLY = ("Read-only file system", "os error 30")
+_DENIED = ("Permission denied", "os error 13")
 
 
 def explain_os_error(e: BaseException, db: str | None = None) -> str | None:
@@ -76,7 +79,31 @@ def explain_os_error(e: BaseException, db: str | None = None) -> str | None:
     if getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE):
         return (f"the disk is full{where}; free space on that device or pass a --db elsewhere, then run "
                 f"the same command again (finished files are kept, the rest resumes)")
-    if getattr(e, "errno", None) in (errno.EACCES, errno.EPERM, errno.EROFS):
+    code = getattr(e, "errno", None)
+    if code == errno.EROFS or any(s in text for s in _READ_ONLY):
+        of = f" holding {db!r}" if db else ""
+        return (f"the file system{of} is read-only (remounted read-only during the run?); make it writable "
+                f"again (remount it read-write) and run the same command again "
+                f"(finished files are kept, the rest resumes)")
+    if code in (errno.EACCES, errno.EPERM) or any(s in text for s in _DENIED):
         name = getattr(e, "filename", None) or db
-        return f"permission denied on {name!r} ({e.strerror}); make it writable or pass another --db"
+        return (f"permission denied on {name!r} ({getattr(e, 'strerror', None) or 'Permission denied'}); make it "
+                f"writable or pass another --db, then run the same command again")
+    return None
+
+
+#: Ray's errors for a node, worker or object store that went away under the run.
+_RAY_LOST = ("RaySystemError", "NodeDiedError", "WorkerCrashedError", "ObjectLostError", "OwnerDiedError",
+             "ActorDiedError", "ActorUnavailableError", "RayletDiedError", "GetTimeoutError", "RpcError")
+_RAY_TEXT = ("raylet", "Raylet", "GCS", "gcs_server", "node died", "The node with node id")
+
+
+def explain_ray_error(e: BaseException) -> str | None:
+    """One line for Ray's own processes dying under a run (raylet, an agent, the GCS), or None."""
+    names = {c.__name__ for c in type(e).__mro__}
+    text = str(e)
+    if names & set(_RAY_LOST) or (type(e).__module__.startswith("ray") and any(t in text for t in _RAY_TEXT)):
+        first = (text.strip().splitlines() or [type(e).__name__])[0][:160]
+        return (f"Ray stopped under the run ({type(e).__name__}: {first}); one of its processes (raylet, an agent) "
+                f"died. Files finished so far are kept: run the same command again to do the rest")
     return None

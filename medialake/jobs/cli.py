@@ -187,6 +187,27 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from medialake.integrity import check, repair
+    from medialake.jobs.checks import existing_database
+    from medialake.store import Store
+
+    existing_database(args.db)
+    damage = check(args.db, deep=True)
+    for d in damage:
+        print(f"damaged: {d.line()}")
+    if not damage:
+        print(f"{args.db}: every data file of assets, segments and runs is present and readable")
+        return 0
+    if not args.repair:
+        print(f"put the files back from a backup, or run `medialake doctor --db {args.db} --repair`", file=sys.stderr)
+        return 1
+    done = repair(Store(args.db, create=False), damage)
+    print(f"repaired: dropped {done['dropped_fragments']} segment fragments, restored {done['restored'] or 'nothing'}; "
+          f"{done['assets_to_redo']} assets marked for the next `medialake ingest`, which redoes them")
+    return 0
+
+
 def _duplicates(args: argparse.Namespace) -> int:
     from medialake.search.duplicates import groups
     from medialake.store import Store
@@ -217,7 +238,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"medialake {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_ingest_parser, _search_parser, _duplicates_parser, _serve_parser, _submit_parser, _schedule_parser,
-                _report_parser):
+                _report_parser, _doctor_parser):
         add(sub)
     for command in sub.choices.values():
         command.add_argument("-v", "--verbose", action="store_true",
@@ -313,6 +334,16 @@ def _schedule_parser(sub) -> None:
     c.set_defaults(func=_schedule)
 
 
+def _doctor_parser(sub) -> None:
+    d = sub.add_parser("doctor", help="check that every data file of a database is there and readable",
+                       description="Read every fragment of the assets, segments and runs tables of DB and list "
+                                   "the files that are missing, cut short or unreadable; --repair drops them "
+                                   "and marks the assets they held for the next ingest.")
+    d.add_argument("--db", required=True, help="LanceDB database directory")
+    d.add_argument("--repair", action="store_true", help="drop the damaged fragments, mark their assets for re-ingest")
+    d.set_defaults(func=_doctor)
+
+
 def _report_parser(sub) -> None:
     r = sub.add_parser("report", help="summarise a database: assets, hours, segments, failures, runs",
                        description="Print assets by type and status, hours of media, segments, failures "
@@ -352,7 +383,9 @@ def error_line(e: BaseException, db: str | None = None) -> str:
 
     if isinstance(e, MedialakeError):
         return str(e)
-    explained = explain_os_error(e, db)
+    from medialake.jobs.checks import explain_ray_error
+
+    explained = explain_os_error(e, db) or explain_ray_error(e)
     if explained:
         return explained
     first = (str(e).strip().splitlines() or [""])[0][:300]

@@ -114,7 +114,7 @@ class _RunIds:
 def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None, progress=None) -> IngestSummary:
     from medialake.operators.scan import resolve_source
     from medialake.pipelines.versions import model_versions
-    from medialake.store import Store, maintain
+    from medialake.store import Store, maintain, needs_maintenance
 
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc)
@@ -146,7 +146,7 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None, prog
         first_commit_s=(counts.first_commit_at - t0) if counts and counts.first_commit_at else None,
         commits=counts.commits if counts else 0,
     )
-    if changes.todo or changes.deleted:
+    if changes.todo or changes.deleted or needs_maintenance(store):  # also after a crash in maintain
         # vector index per vector column (exact search below the threshold), positional
         # full-text index, then compaction: see medialake.store.maintain
         if progress is not None:
@@ -162,6 +162,9 @@ def _changes(store, records, cfg: IngestConfig, ids: _RunIds, *, fs, root: str, 
     from medialake.operators.diff import content_hash, diff
     from medialake.pipelines.plan import vector_dims
 
+    from medialake.integrity import ensure_intact
+
+    ensure_intact(store.uri, storage_options=store.storage_options)  # damaged files: refuse with the fix
     store.ensure_vector_columns(vector_dims(cfg))  # image/audio vector columns, widths from the models
     store.remove_uncommitted()  # leftovers of a crashed run: segments of assets not done
     store.remove_orphans()  # and fragments it wrote but never committed

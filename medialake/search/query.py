@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 
 from medialake.errors import InputError
+from medialake.integrity import ensure_intact
 from medialake.schema import check_version
 from medialake.search.config import SearchConfig
 from medialake.search import evidence
@@ -171,6 +172,7 @@ def search(
         cfg = cfg.model_copy(update={"models": {**cfg.models, "text": text_model}})
     store = Store(str(db), create=False)
     table = store.table("segments")
+    ensure_intact(str(db), storage_options=store.storage_options)  # a lost data file: the fix, not a Lance trace
     check_version(table.schema, f"the segments table of {db}")
     where = _where(store, filters or loose)
     if where == NOTHING:

@@ -1,0 +1,65 @@
+"""Ray's own processes die under an ingest: the run ends (no hang), nothing committed is
+lost, the rerun completes. (The one clear line is only printed where Python still runs;
+see the note in the test.) The ingest runs as ``python -m medialake ingest`` with its own local Ray; the
+test SIGKILLs that Ray's dashboard agent, or its raylet, once some asset is done."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import psutil
+import pytest
+
+from test_kill import CONFIG, _consistent_for_readers, _corpus, _kill, _run_until, _start, _tables
+
+pytestmark = pytest.mark.slow
+
+
+def _ray_process(proc, which: str):
+    for p in psutil.Process(proc.pid).children(recursive=True):
+        try:
+            cmd = " ".join(p.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        if (which == "raylet" and p.name() == "raylet") or (which == "agent" and "dashboard/agent.py" in cmd):
+            return p
+    return None
+
+
+@pytest.mark.parametrize("which", ["agent", "raylet"])
+def test_ray_process_dies_mid_run_then_rerun(which, tmp_path):
+    src, db, cfg = tmp_path / "src", str(tmp_path / "lake.lance"), tmp_path / "cfg.yaml"
+    _corpus(src)
+    cfg.write_text(CONFIG)
+    proc = _start(src, db, cfg)
+    try:
+        reached = _run_until(proc, db, lambda a, s: a is not None and any(x["status"] == "done" for x in a), 180)
+        victim = _ray_process(proc, which) if reached else None
+        if victim is None:
+            pytest.skip(f"the run ended before a {which} could be killed mid-run (reached={reached})")
+        victim.send_signal(signal.SIGKILL)
+        try:
+            out, _ = proc.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the ingest hung for 180 s after Ray's {which} was killed")
+    finally:
+        _kill(proc)
+    text = out.decode(errors="replace")
+    (tmp_path / "out.txt").write_text(text)
+    errors = [line for line in text.splitlines() if line.startswith("medialake: error:")]
+    print(which, "killed ->", proc.returncode, errors)
+    if proc.returncode != 0:  # it may also survive (Ray restarts the agent): then it must have finished
+        # Not yet the one line the issue asks for: when the raylet dies (the agents are
+        # fate-shared with it) Ray's C++ core worker ends the driver process itself, before
+        # Python's handlers run, so what a person sees is Ray's "Raylet is terminated" line.
+        assert (len(errors) == 1 and "again" in errors[0]) or "Raylet is terminated" in text, text[-3000:]
+    _consistent_for_readers(db)
+    proc = _start(src, db, cfg)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out.decode()[-3000:]
+    assets, segs = _tables(db)
+    assert assets and all(a["status"] == "done" for a in assets)
+    ids = [s["segment_id"] for s in segs]
+    assert len(ids) == len(set(ids))
+    _consistent_for_readers(db)
