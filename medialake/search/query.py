@@ -97,17 +97,21 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     for f in candidates:
         evidence.tighten(f, query, terms, stem, cfg.word_pad_s)
     moments = merge(candidates, cfg.merge_gap_s, cfg.merge_min_ratio, cfg.word_gap_s)
-    moments = _gate(moments, terms, cfg)[:limit]
+    moments = _gate(moments, terms, cfg, query)[:limit]
     heads = [m.best for m in moments]
     thumbs = {sid: r.get("thumbnail") for sid, r in fetch_rows(table, [f.row for f in heads], ["thumbnail"]).items()}
     return moments, {m.best.segment_id: thumbs.get(m.best.segment_id) for m in moments}
 
 
-def _gate(moments: list[Moment], terms: set[str], cfg: SearchConfig) -> list[Moment]:
+def _gate(moments: list[Moment], terms: set[str], cfg: SearchConfig, query: str | None = None) -> list[Moment]:
     """The moments with enough absolute evidence (``cfg.min_score``), best score first."""
     kept = []
+    calibrated = tuple(lang.lower() for lang in cfg.text_languages) if cfg.text_languages is not None else None
     for m in moments:
-        m.evidence, vouched = evidence.score(m.segments, m.text, terms, bool(terms), stem, cfg.min_similarity)
+        m.evidence, vouched = evidence.score(
+            m.segments, m.text, terms, bool(terms), stem, cfg.min_similarity, query=query or None,
+            language=m.best.row.get("language"), text_languages=calibrated,
+            other_language_similarity=cfg.other_language_similarity)
         if vouched or m.evidence >= cfg.min_score:
             kept.append(m)
     kept.sort(key=lambda m: (-m.evidence, -m.score, m.asset_id, m.start_s))
