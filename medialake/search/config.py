@@ -52,9 +52,9 @@ class SearchConfig(Frozen):
         ["en"], description="languages the text encoder's similarities are calibrated for (all-MiniLM-L6-v2: "
         "English); null: all")
     other_language_similarity: float = Field(
-        0.6, ge=0, le=1, description="in a moment of another detected language, a text-space similarity counts "
-        "as evidence only from this (English MiniLM on Czech/Dutch: unrelated lines reach 0.5, "
-        "benchmarks/text_floor_bench.py)")
+        0.8, ge=0, le=1, description="in a moment of another detected language, a text-space similarity counts "
+        "as evidence only from this (English MiniLM: unrelated Czech/Dutch lines reach 0.7-0.85, matching ones "
+        "0.5-0.7: no evidence; benchmarks/text_floor_bench.py)")
     min_similarity: dict[str, float] = Field(
         default_factory=lambda: {"image_text": 0.0, "audio": 0.0},
         description="cosine similarity at which a hit in an image_text/audio space counts on its own, whatever "

@@ -11,7 +11,8 @@ not depend on the rest of the archive (``score`` in search results, 0 to 1):
 - the cosine similarity of the query and the moment in the ``text`` embedding space
   (sentence embeddings of the combined text). The encoder is calibrated for the languages
   of ``SearchConfig.text_languages`` (English for all-MiniLM-L6-v2); in a moment of another
-  detected language, unrelated lines reach cosines of 0.5 (``benchmarks/text_floor_bench.py``),
+  detected language, unrelated lines reach cosines of 0.7-0.85 and matching ones 0.5-0.7
+  (``benchmarks/text_floor_bench.py``),
   so there the similarity counts only from ``SearchConfig.other_language_similarity``;
 - for the other spaces (``image_text``, ``audio``) their cosine similarity, which gates
   only from ``SearchConfig.min_similarity`` of that space (not calibrated by default).
