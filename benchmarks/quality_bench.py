@@ -13,7 +13,7 @@ slides, real photos without text), ingests it with ``--profile``, and prints:
 - false-hit rate: queries about nothing in the corpus that return any moment;
 - OCR: slide text found at rank 1 (hit rate), and photos without text that got OCR text.
 
-    flock /tmp/ml-bench.lock python benchmarks/quality_bench.py [--profile offline] [--clips 8]
+    flock /tmp/ml-bench.lock python benchmarks/quality_bench.py [--profile offline] [--clips 8] [--work DIR [--reuse]]
 
 The last line is ``RESULT wer=... recall1=... mrr=... moment_err_s=... false_hit_rate=... ocr_false_text_rate=...``.
 """
@@ -96,6 +96,8 @@ def main() -> None:
     ap.add_argument("--profile", default="offline")
     ap.add_argument("--clips", type=int, default=8, help="speech clips per language (English has 8)")
     ap.add_argument("--work", default=None, help="folder for the corpus and database (default: a temp dir)")
+    ap.add_argument("--reuse", action="store_true", help="keep the database already in --work (search-side "
+                    "changes re-measured without ingesting again; the corpus is rewritten identically)")
     args = ap.parse_args()
 
     import medialake
@@ -104,8 +106,11 @@ def main() -> None:
     work = Path(args.work or tempfile.mkdtemp(prefix="medialake-quality-"))
     labels = _quality_corpus.build(work / "corpus", args.clips)
     db = str(work / "db.lance")
-    summary = medialake.ingest(str(work / "corpus"), db, profile=args.profile)
-    print(f"profile {args.profile}: ingested {summary}")
+    if args.reuse and Path(db).is_dir():
+        print(f"profile {args.profile}: reusing {db}")
+    else:
+        summary = medialake.ingest(str(work / "corpus"), db, profile=args.profile)
+        print(f"profile {args.profile}: ingested {summary}")
     said, ocr, _ = stored(db)
     cfg = load_config(profile=args.profile)
     pooled = []

@@ -49,6 +49,13 @@ class SearchConfig(Frozen):
         "returns squared L2 of unit vectors (twice the cosine distance), which the moment gate misreads")
     min_score: float = Field(0.35, ge=0, le=1, description="drop moments whose score (absolute evidence, see "
                              "medialake/search/evidence.py) is below this; 0 keeps the nearest hits whatever they are")
+    text_languages: list[str] | None = Field(
+        ["en"], description="languages the text encoder's similarities are calibrated for (all-MiniLM-L6-v2: "
+        "English); null: all")
+    other_language_similarity: float = Field(
+        0.8, ge=0, le=1, description="in a moment of another detected language, a text-space similarity counts "
+        "as evidence only from this (English MiniLM: unrelated Czech/Dutch lines reach 0.7-0.85, matching ones "
+        "0.5-0.7: no evidence; benchmarks/text_floor_bench.py)")
     min_similarity: dict[str, float] = Field(
         default_factory=lambda: {"image_text": 0.0, "audio": 0.0},
         description="cosine similarity at which a hit in an image_text/audio space counts on its own, whatever "

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from medialake.search.fusion import Fused
 from medialake.search.lists import words
+from medialake.search.stopwords import ENGLISH
 
-#: Words too common to mark.
-STOP = frozenset("a an and are as at be by for from has have he in is it its of on or she that the "
-                 "their then there these they this to was were will with".split())
+#: Words too common to mark (English function words; evidence also drops the moment's language's).
+STOP = ENGLISH
 
 
 @dataclass

@@ -109,7 +109,7 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     for f in candidates:
         evidence.tighten(f, query, terms, stem, cfg.word_pad_s) or narrow(f.row)
     moments = merge(candidates, cfg.merge_gap_s, cfg.merge_min_ratio, cfg.word_gap_s)
-    moments = _gate(moments, terms, cfg)[:limit]
+    moments = _gate(moments, terms, cfg, query)[:limit]
     heads = [m.best for m in moments]
     thumbs = {f.segment_id: details.get(f.segment_id, {}).get("thumbnail") for f in heads}
     shown = frame_thumbnails(frames, [f.row["_frame_rowid"] for f in heads if f.row.get("_tight_frame")])
@@ -121,11 +121,15 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     return moments, thumbs
 
 
-def _gate(moments: list[Moment], terms: set[str], cfg: SearchConfig) -> list[Moment]:
+def _gate(moments: list[Moment], terms: set[str], cfg: SearchConfig, query: str | None = None) -> list[Moment]:
     """The moments with enough absolute evidence (``cfg.min_score``), best score first."""
     kept = []
+    calibrated = tuple(lang.lower() for lang in cfg.text_languages) if cfg.text_languages is not None else None
     for m in moments:
-        m.evidence, vouched = evidence.score(m.segments, m.text, terms, bool(terms), stem, cfg.min_similarity)
+        m.evidence, vouched = evidence.score(
+            m.segments, m.text, terms, bool(terms), stem, cfg.min_similarity, query=query or None,
+            language=m.best.row.get("language"), text_languages=calibrated,
+            other_language_similarity=cfg.other_language_similarity)
         if vouched or m.evidence >= cfg.min_score:
             kept.append(m)
     kept.sort(key=lambda m: (-m.evidence, -m.score, m.asset_id, m.start_s))

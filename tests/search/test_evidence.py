@@ -77,3 +77,53 @@ def test_word_span_prefers_the_phrase_and_falls_back_to_terms():
     assert word_span(words, "review of talk", {"review", "talk"}, stem) == (1.0, 5.3)
     assert word_span(words, "lunch", {"lunch"}, stem) is None
     assert TERM_SHARE_EXAMPLE == 0.45
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory) -> str:
+    """Czech and Dutch speech (as Whisper writes it): the English text encoder finds
+    unrelated lines of these languages about as similar as related ones."""
+    db = str(tmp_path_factory.mktemp("foreign") / "lake.lance")
+    lines = [
+        ("c1", "cs", "Můžeš nás ovládat kurzorovými šipkami a mezerníkem mezi námi přepínat."),
+        ("c2", "cs", "Pokud máš pocit, že jsi už řešení zkazil, nevadí. Je to na tobě."),
+        ("c3", "cs", "Nemůžeš posunout tu židli kousek vlevo? Na to je ta místnost malá."),
+        ("n1", "nl", "Druk op de knop met de lange pijl, dan gaat de deur bij het raam open."),
+        ("n2", "nl", "Ssst, ik wil dit laboratorium goed onderzoeken voor het donker wordt."),
+    ]
+    segs = [{**seg(a, 0, 0, 10, t, media_type="audio", language=lang), "words": timed(t, 1.0)}
+            for a, lang, t in lines]
+    assets = [asset(a, f"/games/{a}.ogg", "audio", 10.0, datetime(2024, 1, 1, tzinfo=UTC)) for a, _, _ in lines]
+    maintain(write_lake(db, assets, segs))
+    return db
+
+
+@pytest.mark.parametrize("query", ["recept na čokoládový dort", "fietsenstalling bij het station",
+                                   "je to na stole"])
+def test_foreign_queries_about_nothing_return_nothing(foreign, query):
+    # their stop words (na, je, to, bij, het) are in every line, and MiniLM finds any two
+    # Czech lines alike: neither is evidence
+    assert medialake.search(query, db=foreign, limit=5) == []
+
+
+def test_a_foreign_phrase_is_found_at_its_words_accents_or_not(foreign):
+    top = medialake.search("posunout zidli kousek", db=foreign, limit=3)[0]
+    assert top["asset_id"] == "c3" and top["score"] >= 0.35
+    # "posunout tu židli kousek" are words 2-5, one every 0.4 s from 1.0 s
+    assert top["start_s"] == pytest.approx(1.4) and top["end_s"] <= 2.9 + 1.0
+    assert medialake.search("laboratorium onderzoeken", db=foreign, limit=1)[0]["asset_id"] == "n2"
+
+
+def test_stop_words_next_to_the_match_widen_the_span():
+    words = timed("help het kijkt naar me", 0.0, 1.0)
+    # "het" is a Dutch stop word, "naar"/"me" too; the query's words next to "kijkt" join it
+    assert word_span(words, "kijkt naar me", {"kijkt"}, stem) == (2.0, 4.3)
+    assert word_span(words, "ik kijkt", {"kijkt"}, stem) == (2.0, 2.3)
+
+
+def test_stop_words_are_per_language_and_folded():
+    from medialake.search.stopwords import fold, is_stop
+
+    assert fold("Mezerník") == "mezernik"
+    assert is_stop("na", "cs") and is_stop("het", "nl") and is_stop("the", "cs")
+    assert not is_stop("na", "en") and not is_stop("front", "en") and not is_stop("židli", "cs")
