@@ -80,10 +80,12 @@ def charts(tables: dict, runs) -> list[str]:
     def failures(ax):
         if not fails.height:
             return False
-        labels = [r[:48] + ("…" if len(r) > 48 else "") for r in fails["reason"].to_list()][::-1]
+        # a short label (the table below has the whole reason): up to the first detail, on two lines
+        labels = [_short_reason(r) for r in fails["reason"].to_list()][::-1]
         ax.barh(labels, fails["assets"].to_list()[::-1], color="#b42318")
         ax.set_xlabel("assets")
-        ax.tick_params(axis="y", labelsize=7)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.tick_params(axis="y", labelsize=8)
         return True
 
     out.append(_figure("Failures by reason", failures))
@@ -151,3 +153,12 @@ def write_report_html(db: str, path: str, last_runs: int = 20) -> str:
     with open(path, "w", encoding="utf-8") as f:
         f.write(report_html(db, last_runs))
     return path
+
+
+def _short_reason(reason: str, width: int = 24) -> str:
+    """``DecodeError: cannot open <file>: [Errno ...] ...`` -> two lines of the first part."""
+    import textwrap
+
+    head = reason.split(": [", 1)[0].split("; ", 1)[0]
+    lines = textwrap.wrap(head, width) or [reason[:width]]
+    return "\n".join(lines[:2]) + ("…" if len(lines) > 2 else "")

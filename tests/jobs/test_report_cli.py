@@ -57,6 +57,18 @@ def test_report_cli(reported, capsys, tmp_path):
     assert "run `medialake ingest" in capsys.readouterr().err
 
 
+def test_report_html_is_one_self_contained_page_with_charts(reported, capsys, tmp_path):
+    out = tmp_path / "report.html"
+    assert main(["report", "--db", reported, "--html", str(out)]) == 0
+    page = out.read_text()
+    charts = ("Assets by type", "Hours of media by type", "Segments per modality", "Failures by reason",
+              "Duration per run", "Throughput per run")
+    assert all(c in page for c in charts)
+    assert page.count("<svg") >= len(charts)  # inline SVG, one per chart
+    assert "<script src" not in page and "<link" not in page  # nothing fetched from a CDN
+    assert "DecodeError: no audio stream" in page and "/archive/bad/9.wav" in page  # failures with an example
+
+
 def test_search_cli_filters_and_explain(lake, capsys):
     assert main(["search", "quarterly budget review", "--db", lake, "--explain", "--limit", "3"]) == 0
     out = capsys.readouterr().out
