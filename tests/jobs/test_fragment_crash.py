@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,9 +20,9 @@ from collections import Counter
 from pathlib import Path
 
 import lance
-import psutil
 import pyarrow.fs as pafs
 import pytest
+from procs import kill_tree
 
 from media import make_wav
 from medialake.operators.decode import decode_file
@@ -81,23 +80,6 @@ def where(request, tmp_path, monkeypatch):
     return f"s3://lakes/crash-{time.time_ns()}.lance", {**env, **aws}
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    """SIGKILL the ingest and everything it started, by process id."""
-    try:
-        family = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        family = []
-    for p in [psutil.Process(proc.pid)] + family:
-        try:
-            p.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait(timeout=30)
-    psutil.wait_procs(family, timeout=10)
 
 
 def _data_files(uri: str) -> set[str]:
@@ -146,7 +128,7 @@ def test_crash_between_fragment_write_and_commit_then_rerun(where, tmp_path):
             assert time.monotonic() - t0 < 240, "the ingest never reached its second commit"
             time.sleep(0.2)
     finally:
-        _kill(proc)
+        kill_tree(proc)
 
     crash = json.loads(note.read_text())
     pending = {f["path"] for m in crash["fragments"] for f in json.loads(m)["files"]}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -19,8 +18,8 @@ from collections import Counter
 from pathlib import Path
 
 import lancedb
-import psutil
 import pytest
+from procs import kill_tree
 
 from media import make_png, make_video, make_wav
 from medialake.operators.decode import decode_file
@@ -63,23 +62,6 @@ def _start(src: Path, db: str, cfg: Path) -> subprocess.Popen:
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    """SIGKILL the ingest and everything it started (its own Ray), by process id."""
-    try:
-        family = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        family = []
-    for p in [psutil.Process(proc.pid)] + family if proc.poll() is None else family:
-        try:
-            p.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait(timeout=30)
-    psutil.wait_procs(family, timeout=10)
 
 
 def _consistent_for_readers(db: str) -> tuple[int, int]:
@@ -138,7 +120,7 @@ def test_sigkill_at_several_points_then_rerun(tmp_path):
             else:
                 ok = _run_until(proc, db, cond)
         finally:
-            _kill(proc)
+            kill_tree(proc)
         reached.append((name, ok))
         _consistent_for_readers(db)
     print("kill points reached:", reached)
