@@ -11,7 +11,8 @@ import subprocess
 import psutil
 import pytest
 
-from test_kill import CONFIG, _consistent_for_readers, _corpus, _kill, _run_until, _start, _tables
+from procs import kill_tree
+from test_kill import CONFIG, _consistent_for_readers, _corpus, _run_until, _start, _tables
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +45,7 @@ def test_ray_process_dies_mid_run_then_rerun(which, tmp_path):
         except subprocess.TimeoutExpired:
             pytest.fail(f"the ingest hung for 180 s after Ray's {which} was killed")
     finally:
-        _kill(proc)
+        kill_tree(proc)
     text = out.decode(errors="replace")
     (tmp_path / "out.txt").write_text(text)
     errors = [line for line in text.splitlines() if line.startswith("medialake: error:")]
