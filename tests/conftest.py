@@ -42,3 +42,12 @@ def lake(tmp_path_factory) -> str:
     db = str(tmp_path_factory.mktemp("lake") / "lake.lance")
     maintain(write_lake(db, ASSETS, SEGMENTS))
     return db
+
+
+@pytest.fixture(scope="module")
+def s3_url():
+    """A local S3 server (moto) with the bucket ``lakes``; its URL (tests/s3server.py)."""
+    from s3server import moto_s3
+
+    with moto_s3("lakes") as url:
+        yield url

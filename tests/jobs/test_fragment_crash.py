@@ -30,7 +30,7 @@ from medialake.operators.fragments import segments_uri
 from medialake.operators.scan import scan
 from medialake.pipelines.config import load_config
 from medialake.store import Store
-from s3server import moto_s3, s3_env
+from s3server import s3_env
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -59,12 +59,6 @@ def hooked(uri, fragments, storage_options=None):
 sink.commit_fragments = hooked
 sys.exit(main(sys.argv[1:]))
 """
-
-
-@pytest.fixture(scope="module")
-def s3_url():
-    with moto_s3("lakes") as url:
-        yield url
 
 
 @pytest.fixture(params=["local", "s3"])

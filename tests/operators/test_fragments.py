@@ -17,19 +17,13 @@ from medialake.operators.decode import to_stream_table
 from medialake.operators.fragments import commit_fragments, fragments_of, remove_orphans, segments_uri
 from medialake.operators.sink import writer_for
 from medialake.store import Store
-from s3server import moto_s3, s3_env
+from s3server import s3_env
 
 
 def seg(aid, i):
     return {"asset_id": aid, "uri": f"/x/{aid}.wav", "media_type": "audio", "segment_index": i,
             "segment_id": f"{aid}-{i}", "modality": "audio", "start_s": float(i), "end_s": i + 1.0,
             "n_segments": None, "frames": [b"jpg"], "frame_times": [0.5], "text": f"words of {aid} {i}"}
-
-
-@pytest.fixture(scope="module")
-def s3_url():
-    with moto_s3("lakes") as url:
-        yield url
 
 
 @pytest.fixture(params=["local", "s3"])
