@@ -1,5 +1,3 @@
-import sys
+from medialake.jobs.cli import console
 
-from medialake.jobs.cli import main
-
-sys.exit(main())
+console()

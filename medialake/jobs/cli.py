@@ -356,12 +356,22 @@ def _report_parser(sub) -> None:
     r.set_defaults(func=_report)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, watch: bool = False) -> int:
+    """Run one subcommand; returns its exit status. ``watch`` (the console command): run an
+    ingest in a child process whose abrupt end still gets one line (:mod:`medialake.jobs.watch`)."""
     args = parser().parse_args(argv)
     if args.verbose:
         os.environ["MEDIALAKE_VERBOSE"] = "1"
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if watch and args.func is _ingest and os.environ.get("MEDIALAKE_WATCH", "1") != "0":
+        from medialake.jobs.watch import watched
+
+        return watched(lambda: _run(args))
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -392,5 +402,10 @@ def error_line(e: BaseException, db: str | None = None) -> str:
     return f"{type(e).__name__}: {first} (run again with --verbose for the details)"
 
 
+def console() -> None:
+    """The ``medialake`` console command."""
+    sys.exit(main(watch=True))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
