@@ -370,6 +370,8 @@ def serve(db: str, host: str = "127.0.0.1", port: int = 8000, token: str | None 
     app = create_app(db, token, media_roots=media_roots, allowed_hosts=None)
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     print(f"medialake: serving {db} at {where}" + ("?token=..." if token else ""), flush=True)
+    import uvicorn
+
     uvicorn.Server(server_config(app, host, port)).run()
 
 
