@@ -210,3 +210,20 @@ def test_a_long_query_sound_is_cut_to_its_first_minute(tmp_path):
     short = tmp_path / "short.flac"
     short.write_bytes(p.read_bytes())
     assert bounded_audio(str(p), str(tmp_path), 4000.0) == str(p)  # within the limit: the file itself
+
+
+def test_medialake_serve_runs_uvicorn_with_the_deadlines(lake, monkeypatch):
+    import uvicorn
+
+    from medialake.jobs.serve import serve
+    from medialake.jobs.serve_http import HEADER_S, _Guarded
+
+    seen = {}
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, *a, **k: seen.setdefault("config", self.config))
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    free = s.getsockname()[1]
+    s.close()
+    serve(lake.db, port=free)
+    config = seen["config"]
+    assert config.port == free and issubclass(config.http, _Guarded) and config.http.header_s == HEADER_S
