@@ -21,6 +21,7 @@ import math
 import os
 import shutil
 import tempfile
+import threading
 from datetime import date, datetime
 from importlib import resources
 from typing import Annotated, Any, Literal
@@ -31,12 +32,15 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from medialake.errors import NotConfiguredError, InputError, MedialakeError, ModelError
-from medialake.jobs.serve_media import mime_type, resolve_media, sniff_upload, valid_id
+from medialake.jobs.serve_media import UploadTooLarge, bounded_audio, mime_type, resolve_media, sniff_upload, valid_id
 from medialake.jobs.serve_library import add_library_routes
 from medialake.jobs.serve_search import api_filters, run_search
 from medialake.store import Store, sql_str
 
 MAX_UPLOAD_BYTES = 20 << 20
+MAX_QUERY_PIXELS = 40_000_000  # a query image is resized to the model's few hundred pixels anyway
+MAX_QUERY_AUDIO_S = 60.0  # a longer query sound is cut to its first minute
+MAX_UPLOAD_SEARCHES = 4  # upload searches at once (each decodes a file); more get 503 and Retry-After
 TOKEN_ENV = "MEDIALAKE_TOKEN"
 COOKIE = "medialake_token"
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -177,6 +181,7 @@ MIN_SCORE = "drop moments scoring below this (absolute evidence 0-1; default 0.3
 
 def _add_search_routes(app: FastAPI, db: str, max_upload_bytes: int) -> None:
     """``GET /api/search`` (words) and ``POST /api/search`` (an uploaded image or sound)."""
+    uploads = threading.BoundedSemaphore(MAX_UPLOAD_SEARCHES)
 
     @app.get("/api/search", summary="Search by words", tags=["search"])
     def search_get(
@@ -216,13 +221,21 @@ def _add_search_routes(app: FastAPI, db: str, max_upload_bytes: int) -> None:
         taken_since: Annotated[date | None, Form()] = None,
         taken_until: Annotated[date | None, Form()] = None,
     ) -> list[dict[str, Any]]:
-        """Moments like the uploaded image (or sound). 413 if it is too large, 415 if it is
-        neither an image nor audio, 422 if this database cannot be searched by that kind."""
-        with tempfile.TemporaryDirectory(prefix="medialake-query-") as tmp:
-            path, found = _save_upload(file, kind, tmp, max_upload_bytes)
-            f = api_filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language,
-                            taken_since=taken_since, taken_until=taken_until)
-            return run_search(db, q or None, f, limit, {found: path}, min_score)
+        """Moments like the uploaded image (or sound). 413 if it is too large (bytes, or an
+        image's pixels), 415 if it is neither an image nor audio, 422 if this database cannot
+        be searched by that kind, 503 while other uploads are being searched (retry). A sound
+        is searched by its first minute."""
+        if not uploads.acquire(blocking=False):
+            raise HTTPException(503, f"{MAX_UPLOAD_SEARCHES} uploaded files are being searched; try again shortly",
+                                headers={"Retry-After": "2"})
+        try:
+            with tempfile.TemporaryDirectory(prefix="medialake-query-") as tmp:
+                path, found = _save_upload(file, kind, tmp, max_upload_bytes)
+                f = api_filters(type, path_prefix, date_from, date_to, min_duration, max_duration, language,
+                                taken_since=taken_since, taken_until=taken_until)
+                return run_search(db, q or None, f, limit, {found: path}, min_score)
+        finally:
+            uploads.release()
 
 
 def _save_upload(file: UploadFile, kind: str | None, tmp: str, max_upload_bytes: int) -> tuple[str, str]:
@@ -237,11 +250,20 @@ def _save_upload(file: UploadFile, kind: str | None, tmp: str, max_upload_bytes:
         raise HTTPException(400, f"the uploaded file {file.filename!r} is empty; send an image or audio file")
     if size > max_upload_bytes:
         raise HTTPException(413, f"the uploaded file is {size} bytes; the limit is {max_upload_bytes}")
-    found = sniff_upload(path)
+    try:
+        found = sniff_upload(path, MAX_QUERY_PIXELS)
+    except UploadTooLarge as e:
+        raise HTTPException(413, str(e)) from None
     if found is None or (kind and kind != found):
         want = kind or "an image or audio file"
         raise HTTPException(415, f"the uploaded file {file.filename!r} is not {want} that can be decoded; "
                                  "send a JPEG/PNG/WebP image or a WAV/MP3/OGG/FLAC sound")
+    if found == "audio":
+        try:
+            path = bounded_audio(path, tmp, MAX_QUERY_AUDIO_S)
+        except Exception as e:  # its first frame decoded, a later one does not
+            raise HTTPException(415, f"the uploaded file {file.filename!r} cannot be decoded ({e}); "
+                                     "send a WAV/MP3/OGG/FLAC sound") from None
     return path, found
 
 
@@ -339,8 +361,6 @@ def check_bind(host: str, token: str | None) -> None:
 def serve(db: str, host: str = "127.0.0.1", port: int = 8000, token: str | None = None, *,
           media_roots: list[str] | None = None) -> None:
     """Run the API and page with uvicorn until interrupted (what ``medialake serve`` does)."""
-    import uvicorn
-
     from medialake.jobs.checks import existing_database, free_port
 
     token = token or os.environ.get(TOKEN_ENV) or None
@@ -350,5 +370,19 @@ def serve(db: str, host: str = "127.0.0.1", port: int = 8000, token: str | None 
     app = create_app(db, token, media_roots=media_roots, allowed_hosts=None)
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     print(f"medialake: serving {db} at {where}" + ("?token=..." if token else ""), flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    import uvicorn
+
+    uvicorn.Server(server_config(app, host, port)).run()
+
+
+def server_config(app, host: str = "127.0.0.1", port: int = 8000, **deadlines: float):
+    """The uvicorn configuration ``medialake serve`` runs ``app`` with: h11 with deadlines on
+    requests that arrive too slowly and responses nobody reads (:mod:`medialake.jobs.serve_http`;
+    ``deadlines``: its ``header_s``, ``body_idle_s``, ``write_stall_s``), keep-alive 5 s."""
+    import uvicorn
+
+    from medialake.jobs.serve_http import guarded_protocol
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", http=guarded_protocol(**deadlines),
+                          timeout_keep_alive=5)
 

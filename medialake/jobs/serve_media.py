@@ -92,20 +92,35 @@ def resolve_media(store: Store, asset_id: str, extra_roots: list[str], cwd: str)
     return None
 
 
-def sniff_upload(path: str, max_pixels: int = 100_000_000) -> str | None:
+class UploadTooLarge(ValueError):
+    """An uploaded query image with more pixels than the server decodes (HTTP 413)."""
+
+
+def sniff_upload(path: str, max_pixels: int = 40_000_000) -> str | None:
     """``"image"`` or ``"audio"`` for a decodable query file, else None.
 
-    Images are checked with Pillow (with a pixel-count guard), audio with PyAV: a file
-    with an audio stream and no video stream.
+    Images are checked with Pillow from their header: more than ``max_pixels`` pixels
+    (a decompression bomb: a small PNG or GIF that unpacks to gigapixels) raises
+    :class:`UploadTooLarge` before anything is decoded; a file Pillow takes for an image
+    is never handed to PyAV. Audio is checked with PyAV: a file with an audio stream and
+    no video stream, whose first frame decodes.
     """
     from PIL import Image
 
     try:
         with Image.open(path) as im:
             if im.width * im.height > max_pixels:
+                raise UploadTooLarge(f"the image is {im.width} x {im.height} pixels; a query image may have "
+                                     f"at most {max_pixels:,} pixels: send a smaller copy")
+            try:
+                im.verify()
+            except Exception:  # an image Pillow knows, but broken: not audio either
                 return None
-            im.verify()
             return "image"
+    except Image.DecompressionBombError as e:  # Pillow's own guard (twice its MAX_IMAGE_PIXELS)
+        raise UploadTooLarge(f"the image is too large to decode ({e}); send a smaller copy") from e
+    except UploadTooLarge:
+        raise
     except Exception:  # not an image Pillow knows: try audio
         pass
     try:
@@ -118,3 +133,33 @@ def sniff_upload(path: str, max_pixels: int = 100_000_000) -> str | None:
     except Exception:  # PyAV raises many types on garbage; any of them means "not audio"
         return None
     return None
+
+
+def bounded_audio(path: str, out_dir: str, max_s: float) -> str:
+    """``path`` itself if its sound lasts at most ``max_s`` seconds, else a WAV (mono, its
+    own rate up to 48 kHz) of its first ``max_s`` seconds in ``out_dir``: a query sound is
+    decoded and transcribed whole, and a small file of compressed silence can last days."""
+    import wave
+
+    import av
+    import numpy as np
+
+    with av.open(path, mode="r", timeout=5.0) as c:
+        stream = c.streams.audio[0]
+        rate = min(int(stream.rate or 48000), 48000)
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+        room, parts = int(max_s * rate), []
+        for frame in c.decode(stream):
+            for out in resampler.resample(frame):
+                pcm = out.to_ndarray().reshape(-1)
+                parts.append(pcm[:room])
+                room -= min(room, pcm.size)
+            if room == 0:
+                break
+        else:
+            return path  # it ended within max_s
+    trimmed = os.path.join(out_dir, "query-trimmed.wav")
+    with wave.open(trimmed, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
+        w.writeframes(np.concatenate(parts).astype(np.int16).tobytes())
+    return trimmed

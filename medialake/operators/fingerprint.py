@@ -1,7 +1,7 @@
 """Audio fingerprints of sound and music files, for near-duplicates (re-encoded, MP3/OGG copies).
 
 The fingerprint is a coarse time series over the first :data:`MAX_S` seconds: per quarter
-tenth of a second, the 12 chroma bins (``librosa.feature.chroma_stft``) and the loudness relative to
+tenth of a second, the 12 chroma bins (``librosa.feature.chroma_stft``, tuned to A440) and the loudness relative to
 the file's loudest moment, quantised to bytes (13 per step). Lossy codecs, resampling and
 gain changes move it little; different sounds differ in pitch content or envelope.
 :func:`fingerprint_distance` compares two of them (0 = the same, 1 = unrelated), allowing
@@ -54,8 +54,13 @@ def fingerprint(pcm: np.ndarray, sample_rate: int) -> bytes | None:
     if y.size < hop or not np.any(np.abs(y) > 1e-4):
         return None
     n_fft = 2048 if y.size >= 2048 else 1 << max(6, int(np.log2(y.size)))  # a click is shorter than one window
-    chroma = librosa.feature.chroma_stft(y=np.pad(y, (0, max(0, n_fft - y.size))), sr=sample_rate, n_fft=n_fft,
-                                         hop_length=hop, center=True)[:, : 1 + y.size // hop]
+    # The power spectrogram in numpy and tuning fixed at A440: librosa's tuning estimate and
+    # its complex abs run numba gufuncs whose on-disk cache two processes compiling at once
+    # can leave mismatched, after which every process loading it segfaults (numba #10128).
+    spec = librosa.stft(np.pad(y, (0, max(0, n_fft - y.size))), n_fft=n_fft, hop_length=hop, center=True)
+    power = spec.real ** 2 + spec.imag ** 2
+    chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate, n_fft=n_fft, hop_length=hop,
+                                         tuning=0.0)[:, : 1 + y.size // hop]
     rms = librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop, center=True)[0]
     n = min(chroma.shape[1], rms.size)
     steps = -(-n // 4)  # the last, partial step counts: short sounds (a click) are a few steps long

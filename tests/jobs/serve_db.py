@@ -144,17 +144,21 @@ def ingested(tmp_path_factory) -> Lake:
 
 
 @contextlib.contextmanager
-def uvicorn_thread(app, start_timeout_s: float = 30.0):
-    """Serve ``app`` with a real uvicorn on a free 127.0.0.1 port in a thread; yields the port."""
+def uvicorn_thread(app, start_timeout_s: float = 30.0, **deadlines: float):
+    """Serve ``app`` with a real uvicorn on a free 127.0.0.1 port in a thread, configured as
+    ``medialake serve`` does (``deadlines``: see :func:`medialake.jobs.serve.server_config`);
+    yields the port."""
     import socket
 
     import uvicorn
+
+    from medialake.jobs.serve import server_config
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, **deadlines))
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     deadline = time.time() + start_timeout_s
