@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from medialake import schema
 from medialake.operators.config import DecodeConfig
-from medialake.operators.decode import decode_stream
+from medialake.operators.decode import decode_stream, failed_row, to_stream_table
 from medialake.pipelines.adapter import STAGES, apply_step, new_ledger, payload_drops, steps
 from medialake.pipelines.config import IngestConfig, RoleConfig
 
@@ -38,11 +38,32 @@ def records_table(records: list) -> pa.Table:
 
 
 def decode(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False,
-           drop: tuple[str, ...] = (), writer=None) -> Iterator[pa.Table]:
+           drop: tuple[str, ...] = (), writer=None, ledger=None, attempts: int = 3) -> Iterator[pa.Table]:
     """The decode task (named so in Ray's logs): :func:`medialake.operators.decode.decode_stream`;
-    with ``writer`` (no model stage follows), each block is written there and its receipt yielded."""
+    with ``writer`` (no model stage follows), each block is written there and its receipt yielded.
+
+    ``ledger`` (the run's :class:`~medialake.pipelines.retry.AttemptLedger`) counts the tries of
+    each file that did not come back: a file whose decoding kills the worker process (a native
+    crash in a codec, out of memory) is retried by Ray, and after ``attempts`` such deaths it
+    becomes a failed row instead of being decoded again, so the run ends."""
+    import ray
+
+    keys = [f"decode:{a}" for a in batch.column("asset_id").to_pylist()] if ledger is not None else []
+    if keys:
+        before = ray.get(ledger.begin.remote(keys))
+        gave_up = [i for i, n in enumerate(before) if n >= attempts]
+        if gave_up:
+            rows = [failed_row(batch.slice(i, 1).to_pylist()[0], RuntimeError(
+                f"decoding this file ended the decode worker process {before[i]} times (a crash in a codec "
+                f"library, or out of memory); it was not tried again. Convert it with another tool, or "
+                f"report the file's codec")) for i in gave_up]
+            block = to_stream_table(rows)
+            yield writer(block) if writer is not None else block
+            batch = batch.take(pa.array([i for i in range(batch.num_rows) if i not in set(gave_up)], pa.int64()))
     for block in decode_stream(batch, cfg, raise_errors, drop):
         yield writer(block) if writer is not None else block
+    if keys:
+        ledger.clear.remote(keys)
 
 
 def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=None):
@@ -69,15 +90,16 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
     # such short-lived task workers, ended once idle while the pools run, are where the
     # worker aborts at exit were seen (absl "Mutex corrupt", cf. ray-project/ray#18995).
     ds = ray.data.from_blocks([table.slice(i, 1) for i in range(table.num_rows)])
+    # One attempt ledger for decode and every stage (its keys carry the role): an actor process
+    # less per role.
+    ledger = new_ledger()
     ds = ds.map_batches(
         partial(decode, cfg=decode_cfg, raise_errors=cfg.on_error == "raise", drop=at_decode,
-                writer=None if model_steps else writer),
+                writer=None if model_steps else writer, ledger=ledger, attempts=cfg.retries.attempts),
         batch_size=1, batch_format="pyarrow", num_cpus=cfg.decode.num_cpus,
         compute=ray.data.TaskPoolStrategy(size=cfg.decode.concurrency) if cfg.decode.concurrency else None,
         **({"resources": dict(cfg.decode.resources)} if cfg.decode.resources else {}),
     )
-    # One attempt ledger for every stage (its keys carry the role): an actor process less per role.
-    ledger = new_ledger() if model_steps else None
     for i, (step, drop) in enumerate(zip(model_steps, after_step)):
         ds = apply_step(ds, step, cfg, ledger=ledger, drop=drop, then=writer if i == len(model_steps) - 1 else None)
     return ds

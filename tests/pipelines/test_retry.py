@@ -66,3 +66,39 @@ def test_ledger_and_markers_without_ray():  # (uses the autouse fixture's Ray on
     assert led.peek(["k1", "k2"]) == [0, 1]
     m = failed_markers(_rows().slice(0, 2), ["r1", "r2"]).to_pylist()
     assert [r["segment_index"] for r in m] == [-1, -1] and [r["error"] for r in m] == ["r1", "r2"]
+
+
+def test_a_file_that_kept_killing_its_decode_worker_becomes_a_failed_row(ray_local, tmp_path):
+    """The decode task's side of the ledger: a file whose earlier tries never came back (the
+    worker died in a codec) is not decoded again once out of attempts, and becomes a failed row
+    naming why; the other files decode, and their tries are cleared."""
+    from functools import partial
+
+    from media import make_wav
+    from medialake import schema
+    from medialake.operators.config import DecodeConfig
+    from medialake.pipelines.adapter import new_ledger
+    from medialake.pipelines.plan import decode, records_table
+
+    ray = ray_local
+    recs = []
+    for name in ("good", "crasher"):
+        make_wav(tmp_path / f"{name}.wav", seconds=1.0, sr=8000, channels=1)
+        recs.append({"asset_id": name, "uri": str(tmp_path / f"{name}.wav"), "media_type": "audio",
+                     "size": (tmp_path / f"{name}.wav").stat().st_size, "mtime": 0.0})
+    ledger = new_ledger()
+    for _ in range(2):  # two tries of "crasher" that never came back
+        ray.get(ledger.begin.remote(["decode:crasher"]))
+    from types import SimpleNamespace
+
+    table = records_table([SimpleNamespace(**{n: r.get(n) for n in schema.RECORD.names}) for r in recs])
+    ds = ray.data.from_blocks([table.slice(i, 1) for i in range(table.num_rows)]).map_batches(
+        partial(decode, cfg=DecodeConfig(window_s=0.5), ledger=ledger, attempts=2), batch_size=1,
+        batch_format="pyarrow", num_cpus=0.25)
+    rows = pa.concat_tables(list(ds.iter_batches(batch_size=None, batch_format="pyarrow"))).to_pylist()
+    crasher = [r for r in rows if r["asset_id"] == "crasher"]
+    assert len(crasher) == 1 and crasher[0]["segment_index"] == -1
+    assert "ended the decode worker process 2 times" in crasher[0]["error"] and "crasher.wav" in crasher[0]["error"]
+    good = [r for r in rows if r["asset_id"] == "good"]
+    assert all(r["error"] is None for r in good) and any(r["segment_index"] >= 0 for r in good)
+    assert ray.get(ledger.peek.remote(["decode:good", "decode:crasher"])) == [0, 0]  # cleared after the task
