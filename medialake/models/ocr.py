@@ -214,6 +214,7 @@ class OcrStage(ModelStage):
     reads = ("ocr_frames", "thumbnail")
     writes = ("ocr_text",)
     Options = OcrOptions
+    light = True  # small pictures, a small detector (README "Tuning": ocr.options.det_side)
 
     def __init__(self, model: str = "rapidocr", **kw):
         super().__init__(model, **kw)

@@ -44,6 +44,9 @@ class ModelStage:
     decode_settings: ClassVar[tuple[str, ...]] = ()
     #: inputs per model call when the caller does not say (the pipeline passes the role's)
     default_batch_size: ClassVar[int] = 8
+    #: cheap per input (OCR on thumbnails, MiniLM): the pipeline may run it in the same actor
+    #: as a light neighbour with the same pool (:class:`StageChain`), one process for both models
+    light: ClassVar[bool] = False
 
     def __init__(self, model: str, *, device: str = "auto", batch_size: int | None = None,
                  options: Frozen | dict | None = None):
@@ -61,3 +64,21 @@ class ModelStage:
 
     def __call__(self, batch: pa.Table) -> pa.Table:  # pragma: no cover - every stage overrides it
         raise NotImplementedError
+
+
+class StageChain:
+    """Model stages run one after another in one process, as one batch callable.
+
+    ``parts``: (stage class, its constructor keyword arguments) in pipeline order. The
+    pipeline fuses consecutive :attr:`ModelStage.light` stages that ask for the same pool
+    into one chain, so one worker process holds both models instead of one process each
+    (its interpreter, Ray core worker and libraries loaded once).
+    """
+
+    def __init__(self, parts: tuple[tuple[type[ModelStage], dict], ...]):
+        self.stages = [cls(**kwargs) for cls, kwargs in parts]
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        for stage in self.stages:
+            batch = stage(batch)
+        return batch

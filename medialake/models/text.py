@@ -65,6 +65,7 @@ class TextEmbedStage(ModelStage):
     writes = ("text", "text_vector")
     gpu_share = 0.1
     default_batch_size = 32
+    light = True
 
     def __init__(self, model: str = "all-MiniLM-L6-v2", **kw):
         super().__init__(model, **kw)

@@ -20,7 +20,7 @@ from medialake.models.audio import AudioEmbedStage
 from medialake.models.captioner import CaptionStage
 from medialake.models.image_text import ImageEmbedStage
 from medialake.models.ocr import OcrStage
-from medialake.models.stage import ModelStage
+from medialake.models.stage import ModelStage, StageChain
 from medialake.models.text import TextEmbedStage
 from medialake.pipelines.config import IngestConfig, RoleConfig
 from medialake.pipelines.retry import AttemptLedger, RetryingStage
@@ -73,6 +73,27 @@ def payload_drops(plan: list[Step]) -> tuple[tuple[str, ...], list[tuple[str, ..
     last = {col: i for i, step in enumerate(plan) for col in step.cls.reads if col in schema.PAYLOADS}
     at_decode = tuple(c for c in schema.PAYLOADS if c not in last)
     return at_decode, [tuple(c for c in schema.PAYLOADS if last.get(c) == i) for i in range(len(plan))]
+
+
+def fuse(plan: list[Step], available_gpus: float) -> list[list[Step]]:
+    """The plan's steps grouped into actor pools, in order: consecutive light stages
+    (:attr:`~medialake.models.stage.ModelStage.light`, e.g. OCR then the text encoder) that
+    ask for the same pool (concurrency, custom resources) and no GPU share one pool, whose
+    actor runs them as a :class:`~medialake.models.stage.StageChain`; every other step is
+    a pool of its own."""
+    groups: list[list[Step]] = []
+    for step in plan:
+        prev = groups[-1][-1] if groups else None
+        if prev is not None and _fusible(prev, step, available_gpus):
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    return groups
+
+
+def _fusible(a: Step, b: Step, available_gpus: float) -> bool:
+    return (a.cls.light and b.cls.light and gpus_for(a, available_gpus) == 0 == gpus_for(b, available_gpus)
+            and a.role.concurrency == b.role.concurrency and a.role.resources == b.role.resources)
 
 
 def cluster_nodes() -> list[dict[str, float]]:
@@ -177,15 +198,33 @@ def new_ledger():
     return ray.remote(num_cpus=0)(AttemptLedger).remote()
 
 
-def apply_step(ds, step: Step, cfg: IngestConfig, ledger=None, drop: tuple[str, ...] = (), then=None):
-    """``ds.map_batches`` of one model stage under the retry policy of ``cfg``; ``drop``:
-    payload columns the stage nulls in its output (no later stage reads them); ``then``: a
-    batch callable applied to the output in the same actor (the fragment writer)."""
+def pool_args(group: list[Step], available_gpus: float | None = None) -> tuple[str, type, dict]:
+    """(pool name, stage class, ``map_batches`` keyword arguments) of one pool of
+    :func:`fuse`: a single step's :func:`stage_args`, or for fused steps a
+    :class:`~medialake.models.stage.StageChain` of them named ``ocr+text``, with the
+    smallest batch size of its parts and the sum of their CPU reservations."""
+    if len(group) == 1:
+        return group[0].name, group[0].cls, stage_args(group[0], available_gpus)
+    parts = [stage_args(step, available_gpus) for step in group]
+    args = dict(parts[0])
+    args["fn_constructor_kwargs"] = {"parts": tuple((step.cls, p["fn_constructor_kwargs"])
+                                                    for step, p in zip(group, parts))}
+    args["batch_size"] = min(p["batch_size"] for p in parts)
+    args["num_cpus"] = sum(p["num_cpus"] for p in parts)
+    return "+".join(step.name for step in group), StageChain, args
+
+
+def apply_step(ds, step: Step | list[Step], cfg: IngestConfig, ledger=None, drop: tuple[str, ...] = (),
+               then=None):
+    """``ds.map_batches`` of one model stage (or of a pool of fused ones, :func:`fuse`)
+    under the retry policy of ``cfg``; ``drop``: payload columns the stage nulls in its
+    output (no later stage reads them); ``then``: a batch callable applied to the output in
+    the same actor (the fragment writer)."""
     if ledger is None:
         ledger = new_ledger()
-    args = stage_args(step)
-    args["fn_constructor_kwargs"] = {"stage": step.cls, "role": step.name, "ledger": ledger,
+    name, cls, args = pool_args(step if isinstance(step, list) else [step])
+    args["fn_constructor_kwargs"] = {"stage": cls, "role": name, "ledger": ledger,
                                      "attempts": cfg.retries.attempts, "drop": tuple(drop), "then": then,
                                      **args["fn_constructor_kwargs"]}
     args.update(restart_args(cfg))
-    return ds.map_batches(pool_class(step.name), **args)
+    return ds.map_batches(pool_class(name), **args)

@@ -103,6 +103,9 @@ class IngestConfig(Frozen):
         RoleConfig[SummarizerOptions](model=DEFAULT_MODELS["summarizer"], options=SummarizerOptions(max_sentences=3)),
         description="one summary per asset, after the run (extractive or a causal LM)")
     retries: RetryConfig = RetryConfig()
+    fuse_light_stages: bool = Field(
+        True, description="run consecutive light roles (ocr, text) that ask for the same CPU pool in one actor: "
+                          "one process holds both models (false: one pool per role)")
     commit_every: int = Field(256, ge=1, description="segments written (as fragments) before the sink commits them")
     commit_every_s: float = Field(2.0, ge=0, description="seconds between commits while segments or done assets wait")
     on_error: Literal["record", "raise"] = Field(
@@ -121,7 +124,8 @@ class IngestConfig(Frozen):
     def config_hash(self) -> str:
         """A short stable hash of everything that changes what lands in the tables."""
         # which files a scan picks up (extensions) does not change what one file becomes
-        payload = self.model_dump(exclude={"on_error", "retries", "commit_every", "commit_every_s", "extensions"})
+        payload = self.model_dump(exclude={"on_error", "retries", "commit_every", "commit_every_s", "extensions",
+                                           "fuse_light_stages"})
         for role in ROLES:
             payload[role] = {k: payload[role][k] for k in ("model", "options")}
         payload["decode"].pop("num_cpus")

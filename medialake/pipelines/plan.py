@@ -3,7 +3,8 @@
 The plan, top to bottom::
 
     file records ──decode (tasks: decode+chunk)──> asr ──> ocr ──> captioner ──> text
-        ──> image_text ──> audio (actor pools, one per role with a model)
+        ──> image_text ──> audio (actor pools, one per role with a model; consecutive
+            light roles with the same pool, e.g. ocr and text on CPU, share one actor)
         ──> fragment write (in the last stage's process) ──> commits (driver)
         ──> summaries (driver, per asset, after the sink; see ``medialake.pipelines.summaries``)
 
@@ -25,7 +26,7 @@ import pyarrow as pa
 from medialake import schema
 from medialake.operators.config import DecodeConfig
 from medialake.operators.decode import decode_stream, failed_row, to_stream_table
-from medialake.pipelines.adapter import STAGES, apply_step, new_ledger, payload_drops, steps
+from medialake.pipelines.adapter import STAGES, apply_step, cluster_gpus, fuse, new_ledger, payload_drops, steps
 from medialake.pipelines.config import IngestConfig, RoleConfig
 
 __all__ = ["build", "decode", "records_table", "vector_dims"]
@@ -74,7 +75,9 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
     output on the worker, so the batches are receipts and the rows stay on the workers."""
     import ray
 
-    table = records_table(records)
+    # photos first: one segment each, so whole assets are done (and searchable) as soon as
+    # the pools are up, while the long files follow in their order
+    table = records_table(sorted(records, key=lambda r: r.media_type != "image"))
     model_steps = steps(cfg)
     at_decode, after_step = payload_drops(model_steps)
     at_decode = tuple(c for c in at_decode if c not in keep)
@@ -100,8 +103,13 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
         compute=ray.data.TaskPoolStrategy(size=cfg.decode.concurrency) if cfg.decode.concurrency else None,
         **({"resources": dict(cfg.decode.resources)} if cfg.decode.resources else {}),
     )
-    for i, (step, drop) in enumerate(zip(model_steps, after_step)):
-        ds = apply_step(ds, step, cfg, ledger=ledger, drop=drop, then=writer if i == len(model_steps) - 1 else None)
+    # light neighbours (OCR, text) share one actor pool: one process for both models
+    pools = fuse(model_steps, cluster_gpus()) if cfg.fuse_light_stages else [[s] for s in model_steps]
+    first = 0
+    for i, group in enumerate(pools):
+        drop = tuple(c for d in after_step[first : first + len(group)] for c in d)
+        first += len(group)
+        ds = apply_step(ds, group, cfg, ledger=ledger, drop=drop, then=writer if i == len(pools) - 1 else None)
     return ds
 
 

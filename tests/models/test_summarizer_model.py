@@ -24,6 +24,28 @@ def test_extractive_summary_keeps_the_central_sentences_in_order():
     assert summ.summarize(["Just one sentence."]) == "Just one sentence."
 
 
+def test_extractive_summary_weighs_the_segment_vectors_the_text_role_computed():
+    texts = ["Sales rose in spring. Rain fell all week.", "Revenue grew again.", "Profits were up this year."]
+    summ = make_summarizer("extractive", max_sentences=1)
+    # the first segment's vector is the odd one out among the asset's segments: its sentences lose
+    assert summ.summarize(texts, [[0.0, 1.0], [1.0, 0.0], [0.8, 0.2]]) == "Profits were up this year."
+    # the first segment close to both others: one of its sentences wins
+    assert summ.summarize(texts, [[1.0, 0.0], [0.8, 0.6], [0.6, -0.8]]) in ("Sales rose in spring.", "Rain fell all week.")
+    assert summ.summarize(texts, [None, None, None]) == summ.summarize(texts)  # no vectors: words only
+
+
+def test_the_extractive_summary_loads_no_model():
+    import subprocess
+    import sys
+
+    code = ("import sys; from medialake.models.summarizer import make_summarizer; "
+            f"out = make_summarizer('extractive', max_sentences=2).summarize({TEXTS!r}); "
+            "assert 'budget' in out.lower(), out; "
+            "print(sorted(m for m in ('torch', 'transformers', 'onnxruntime') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_lm_summarizer_generates_with_a_causal_lm(tiny):
     summ = make_summarizer(str(tiny["llama"]), device="cpu", max_new_tokens=5)
     assert isinstance(summ, LMSummarizer)

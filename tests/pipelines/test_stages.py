@@ -2,7 +2,7 @@ import pytest
 
 from medialake.errors import ConfigError
 from medialake.pipelines.config import load_config
-from medialake.pipelines.adapter import AUTO_GPU_SHARE, gpus_for, payload_drops, stage_args, steps
+from medialake.pipelines.adapter import AUTO_GPU_SHARE, fuse, gpus_for, payload_drops, pool_args, stage_args, steps
 from medialake.pipelines.plan import build, vector_dims
 
 
@@ -112,7 +112,58 @@ def test_pools_and_tasks_are_named_by_role(ray_local, samples):
     while op is not None:
         names.append(op.name)
         op = op.input_dependencies[0] if op.input_dependencies else None
-    assert names[::-1] == ["FromBlocks", "MapBatches(decode)", "MapBatches(asr)", "MapBatches(ocr)", "MapBatches(text)"]
+    assert names[::-1] == ["FromBlocks", "MapBatches(decode)", "MapBatches(asr)", "MapBatches(ocr+text)"]
+    apart = build(scan(str(samples), cfg.extensions)[:1], cfg.model_copy(update={"fuse_light_stages": False}))
+    names, op = [], apart._logical_plan.dag
+    while op is not None:
+        names.append(op.name)
+        op = op.input_dependencies[0] if op.input_dependencies else None
+    assert names[:2] == ["MapBatches(text)", "MapBatches(ocr)"]
+
+
+def test_light_neighbours_with_the_same_cpu_pool_share_one_actor():
+    plan = steps(load_config())
+    assert [[s.name for s in g] for g in fuse(plan, 0.0)] == [["asr"], ["ocr", "text"]]
+    # on a GPU cluster the text encoder takes a GPU share and OCR does not: apart
+    assert [[s.name for s in g] for g in fuse(plan, 1.0)] == [["asr"], ["ocr"], ["text"]]
+    # different pools (here: two OCR actors, one text actor) stay apart
+    two = steps(load_config(overrides={"ocr": {"concurrency": 2}}))
+    assert [len(g) for g in fuse(two, 0.0)] == [1, 1, 1]
+    # a heavy stage in between (the captioner) breaks the chain
+    cap = steps(load_config(overrides={"captioner": {"model": "m"}}))
+    assert [[s.name for s in g] for g in fuse(cap, 0.0)] == [["asr"], ["ocr"], ["captioner"], ["text"]]
+
+
+def test_a_fused_pool_builds_both_stages_with_their_own_settings(ray_local):
+    from medialake.models.ocr import OcrStage
+    from medialake.models.stage import StageChain
+    from medialake.models.text import TextEmbedStage
+
+    cfg = load_config(overrides={"ocr": {"batch_size": 6, "options": {"det_side": 256}}, "text": {"batch_size": 4}})
+    ocr_text = fuse(steps(cfg), 0.0)[1]
+    name, cls, args = pool_args(ocr_text, available_gpus=0.0)
+    assert name == "ocr+text" and cls is StageChain
+    assert args["batch_size"] == 4 and args["num_cpus"] == cfg.ocr.num_cpus + cfg.text.num_cpus
+    parts = args["fn_constructor_kwargs"]["parts"]
+    assert [c for c, _ in parts] == [OcrStage, TextEmbedStage]
+    assert parts[0][1]["options"].det_side == 256 and parts[0][1]["batch_size"] == 6
+    assert parts[1][1]["model"] == "all-MiniLM-L6-v2"
+
+
+def test_a_stage_chain_runs_its_parts_in_order():
+    import pyarrow as pa
+
+    from medialake.models.stage import ModelStage, StageChain
+
+    class Add(ModelStage):
+        role = "add"
+
+        def __call__(self, batch):
+            col = batch.column("x").to_pylist()
+            return batch.set_column(0, "x", pa.array([v + [self.model] for v in col]))
+
+    chain = StageChain(((Add, {"model": "a"}), (Add, {"model": "b"})))
+    assert chain(pa.table({"x": [[], ["z"]]})).column("x").to_pylist() == [["a", "b"], ["z", "a", "b"]]
 
 
 def test_every_stage_of_a_plan_shares_one_attempt_ledger(ray_local, samples):
@@ -127,5 +178,5 @@ def test_every_stage_of_a_plan_shares_one_attempt_ledger(ray_local, samples):
         if "ledger" in kwargs:
             ledgers.append(kwargs["ledger"])
         op = op.input_dependencies[0] if op.input_dependencies else None
-    assert len(ledgers) == 3  # asr, ocr, text
+    assert len(ledgers) == 2  # asr, ocr+text
     assert len({a._actor_id for a in ledgers}) == 1
