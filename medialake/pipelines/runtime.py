@@ -86,4 +86,35 @@ def tune_data_context(ctx=None):
     # Without progress bars, also drop the plan banner Ray prints at each execution start.
     if not ctx.enable_progress_bars:
         ctx.print_on_execution_start = False
+    executor_wait()
     return ctx
+
+
+#: Seconds Ray Data's scheduling loop (a thread of the driver) waits in ``ray.wait`` for
+#: running tasks before its next step. Ray's 0.1 s makes the loop step ten times a second
+#: whether or not anything finished, and each step costs the driver a few ms of CPU
+#: (benchmarks/cluster_bench.py: the loop's thread was half the driver's CPU). A model task
+#: runs for seconds and ``max_tasks_in_flight_per_actor`` keeps the next batch queued at
+#: each actor, so a longer wait does not starve the pools. ``MEDIALAKE_EXECUTOR_WAIT_S``
+#: overrides it (0.1: Ray's own).
+EXECUTOR_WAIT_S = 0.25
+
+
+def executor_wait() -> float:
+    """Apply :data:`EXECUTOR_WAIT_S` (or ``MEDIALAKE_EXECUTOR_WAIT_S``) to Ray Data's
+    scheduling loop. It is a module constant of Ray Data's executor
+    (``streaming_executor_state.WAIT_FOR_TASK_COMPLETION_TIMEOUT_S``), read at each step;
+    if a Ray release drops it, nothing is set. Returns the wait in effect."""
+    raw = os.environ.get("MEDIALAKE_EXECUTOR_WAIT_S")
+    try:
+        wait = EXECUTOR_WAIT_S if raw is None else float(raw)
+    except ValueError:
+        raise ConfigError(f"MEDIALAKE_EXECUTOR_WAIT_S={raw!r} is not a number; unset it or give seconds like "
+                          f"{EXECUTOR_WAIT_S}") from None
+    if not 0 < wait <= 5:
+        raise ConfigError(f"MEDIALAKE_EXECUTOR_WAIT_S={raw!r}: give seconds between 0 and 5, like {EXECUTOR_WAIT_S}")
+    from ray.data._internal.execution import streaming_executor_state as state
+
+    if hasattr(state, "WAIT_FOR_TASK_COMPLETION_TIMEOUT_S"):
+        state.WAIT_FOR_TASK_COMPLETION_TIMEOUT_S = wait
+    return getattr(state, "WAIT_FOR_TASK_COMPLETION_TIMEOUT_S", wait)

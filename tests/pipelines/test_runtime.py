@@ -39,3 +39,17 @@ def test_a_local_ray_runs_the_cluster_config_too(ray_local):
         return True
 
     assert ray_local.get(decoded.remote(), timeout=120)
+
+
+def test_scheduling_loop_wait_is_set_and_overridable(monkeypatch):
+    from ray.data._internal.execution import streaming_executor_state as state
+
+    from medialake.pipelines.runtime import EXECUTOR_WAIT_S, executor_wait
+
+    monkeypatch.setattr(state, "WAIT_FOR_TASK_COMPLETION_TIMEOUT_S", 0.1)
+    assert executor_wait() == EXECUTOR_WAIT_S == state.WAIT_FOR_TASK_COMPLETION_TIMEOUT_S
+    monkeypatch.setenv("MEDIALAKE_EXECUTOR_WAIT_S", "0.1")
+    assert executor_wait() == state.WAIT_FOR_TASK_COMPLETION_TIMEOUT_S == 0.1
+    monkeypatch.setenv("MEDIALAKE_EXECUTOR_WAIT_S", "soon")
+    with pytest.raises(ConfigError, match="MEDIALAKE_EXECUTOR_WAIT_S"):
+        executor_wait()
