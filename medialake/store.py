@@ -351,10 +351,16 @@ def optimize(table, keep_versions_for_s: float = 7 * 24 * 3600) -> None:
 
     if not table.count_rows():
         return
+    if not any(i.index_type.startswith("IVF") for i in table.list_indices()):
+        # no vector index to keep (assets, runs): LanceDB's own optimize. (pylance 4.0.2's
+        # compaction fails to decode the assets table's list-of-struct column written by
+        # LanceDB's newer Lance: "Incorrect array length for StructArray field".)
+        table.optimize(cleanup_older_than=timedelta(seconds=keep_versions_for_s))
+        return
     ds = lance_latest(table)
-    if table.list_indices():  # new rows into delta indexes first, while their fragments are new
-        ds.optimize.optimize_indices(num_indices_to_merge=0)
-        ds = lance_latest(table)
+    # new rows into delta indexes first, while their fragments are new
+    ds.optimize.optimize_indices(num_indices_to_merge=0)
+    ds = lance_latest(table)
     ds.optimize.compact_files(defer_index_remap=True)
     ds = lance_latest(table)
     ds.cleanup_old_versions(older_than=timedelta(seconds=keep_versions_for_s))
