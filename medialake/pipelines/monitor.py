@@ -17,7 +17,7 @@ from ray.data._internal.execution.execution_callback import ExecutionCallback
 
 _state = {"stage": None, "decoded": None}
 _lock = threading.Lock()
-_ROLE = re.compile(r"MapBatches\((\w+)\)|Map\((\w+)\)")
+_ROLE = re.compile(r"MapBatches\(([\w+]+)\)|Map\(([\w+]+)\)")
 
 
 def stage_name(op_name: str) -> str:

@@ -180,3 +180,11 @@ def test_every_stage_of_a_plan_shares_one_attempt_ledger(ray_local, samples):
         op = op.input_dependencies[0] if op.input_dependencies else None
     assert len(ledgers) == 2  # asr, ocr+text
     assert len({a._actor_id for a in ledgers}) == 1
+
+
+def test_stage_names_shown_to_people_are_role_names_fused_pools_included():
+    from medialake.pipelines.monitor import stage_name
+
+    assert stage_name("MapBatches(decode)->MapBatches(asr)") == "decode+asr"
+    assert stage_name("MapBatches(ocr+text)") == "ocr+text"  # one pool for two light roles
+    assert stage_name("MapBatches(decode)->MapBatches(ocr+text)") == "decode+ocr+text"
