@@ -331,30 +331,25 @@ def ensure_fts_index(table, column: str = "text") -> str:
 
 
 def optimize(table, keep_versions_for_s: float = 7 * 24 * 3600) -> None:
-    """Compact small fragments, fold new rows into the existing indexes, drop old versions.
+    """Compact small fragments, fold new rows into the indexes, drop old versions (many
+    nightly runs each append a few fragments: reads slow down with their number).
 
-    Many nightly runs each append a few fragments; without this, reads slow down with
-    the number of fragments and the unindexed tail grows.
-
-    Done with Lance directly, not LanceDB's ``table.optimize()``: that compacts with the
-    indexes remapped in place and then merges them, which rebuilds every IVF_HNSW_SQ
-    partition's graph and lost recall (recall@10 0.98 -> 0.84-0.90 on 300k rows in 20
-    fragments, 0.995 -> 0.50 at 1M; lancedb 0.40, pylance 4.0.2). Here new rows go into
-    delta indexes first (``num_indices_to_merge=0``, nothing rebuilt), then the fragments
-    are compacted with ``defer_index_remap``: the indexes keep their row addresses and Lance
-    maps them to the compacted fragments at query time (its fragment reuse index), so a
-    compaction changes nothing an index returns (``tests/test_store.py``). Rows a delta
-    index missed stay searched exactly; :func:`ensure_vector_index` retrains the index
-    once they pass half of the indexed ones.
+    A table with a vector index is done with Lance directly, not LanceDB's ``optimize()``,
+    which remaps the indexes in place and merges them, rebuilding every IVF_HNSW_SQ graph:
+    recall@10 fell 0.98 -> 0.84-0.90 at 300k rows in 20 fragments, 0.995 -> 0.50 at 1M
+    (lancedb 0.40, pylance 4.0.2). New rows go into delta indexes (``num_indices_to_merge=0``),
+    then fragments are compacted with ``defer_index_remap`` (Lance maps the indexes' row
+    addresses at query time), so compaction changes nothing an index returns
+    (``tests/test_store.py``). :func:`ensure_vector_index` retrains an index once the rows it
+    misses pass half of those it holds.
     """
     from datetime import timedelta
 
     if not table.count_rows():
         return
-    if not any(i.index_type.startswith("IVF") for i in table.list_indices()):
-        # no vector index to keep (assets, runs): LanceDB's own optimize. (pylance 4.0.2's
-        # compaction fails to decode the assets table's list-of-struct column written by
-        # LanceDB's newer Lance: "Incorrect array length for StructArray field".)
+    if not any(str(i.index_type).upper().startswith("IVF") for i in table.list_indices()):
+        # no vector index (assets, runs): LanceDB's own optimize (pylance 4.0.2's compaction
+        # fails on the assets table's list-of-struct column: "Incorrect array length ...")
         table.optimize(cleanup_older_than=timedelta(seconds=keep_versions_for_s))
         return
     ds = lance_latest(table)

@@ -12,7 +12,7 @@ import os
 import socket
 import tempfile
 
-from medialake.errors import InputError
+from medialake.errors import InputError, MedialakeError
 from medialake.uris import is_uri
 
 
@@ -107,3 +107,15 @@ def explain_ray_error(e: BaseException) -> str | None:
         return (f"Ray stopped under the run ({type(e).__name__}: {first}); one of its processes (raylet, an agent) "
                 f"died. Files finished so far are kept: run the same command again to do the rest")
     return None
+
+
+def error_line(e: BaseException, db: str | None = None) -> str:
+    """The one line ``medialake`` prints for an exception: medialake's own message, an
+    explained storage or Ray error, or the exception's first line with a pointer to --verbose."""
+    if isinstance(e, MedialakeError):
+        return str(e)
+    explained = explain_os_error(e, db) or explain_ray_error(e)
+    if explained:
+        return explained
+    first = (str(e).strip().splitlines() or [""])[0][:300]
+    return f"{type(e).__name__}: {first} (run again with --verbose for the details)"

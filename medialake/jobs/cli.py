@@ -10,6 +10,7 @@ import sys
 
 from medialake import __version__
 from medialake.errors import MedialakeError
+from medialake.jobs.checks import error_line
 from medialake.uris import absolute
 
 
@@ -384,22 +385,6 @@ def _run(args: argparse.Namespace) -> int:
             traceback.print_exc()
         print(f"medialake: error: {error_line(e, getattr(args, 'db', None))}", file=sys.stderr)
         return 2
-
-
-def error_line(e: BaseException, db: str | None = None) -> str:
-    """The one line ``main`` prints for an exception: medialake's own message, an
-    explained storage error, or the exception's first line with a pointer to --verbose."""
-    from medialake.jobs.checks import explain_os_error
-
-    if isinstance(e, MedialakeError):
-        return str(e)
-    from medialake.jobs.checks import explain_ray_error
-
-    explained = explain_os_error(e, db) or explain_ray_error(e)
-    if explained:
-        return explained
-    first = (str(e).strip().splitlines() or [""])[0][:300]
-    return f"{type(e).__name__}: {first} (run again with --verbose for the details)"
 
 
 def console() -> None:

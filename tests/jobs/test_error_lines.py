@@ -2,7 +2,7 @@
 
 import pytest
 
-from medialake.jobs.cli import error_line
+from medialake.jobs.checks import error_line
 
 
 @pytest.mark.parametrize("exc, expect", [

@@ -19,7 +19,7 @@ import lancedb
 import pytest
 
 from media import make_png, make_video, make_wav
-from medialake.jobs.cli import error_line
+from medialake.jobs.checks import error_line
 from medialake.jobs.ingest import ingest
 from medialake.pipelines.config import load_config
 
