@@ -180,6 +180,20 @@ class DatabaseLock:
 
     def acquire(self) -> "DatabaseLock":
         self._started = time.time()
+        # Held before the first write: another thread of this process that reads our new lock
+        # between the write and this line must not judge it left behind and take it over.
+        _HELD.add(self.token)
+        try:
+            self._take()
+        except BaseException:
+            _HELD.discard(self.token)
+            raise
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._beat, name="medialake-lock-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def _take(self) -> None:
         for _ in range(10):
             if self._create():
                 break
@@ -203,11 +217,6 @@ class DatabaseLock:
             self._remove(info.get("token"))
         else:
             raise LockedError(f"could not take the lock {self.path}; another process keeps taking it, retry later")
-        _HELD.add(self.token)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._beat, name="medialake-lock-heartbeat", daemon=True)
-        self._thread.start()
-        return self
 
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat_s):

@@ -23,6 +23,27 @@ def test_second_holder_refuses_with_owner_and_fix(tmp_path):
     DatabaseLock(db).acquire().release()  # and free again
 
 
+def test_a_lock_just_written_by_another_thread_of_this_process_is_not_taken_over(tmp_path):
+    """The window between the winner's write and its bookkeeping: a second lock of the same
+    process that reads the new lock there must see it held (this let 2 of 8 threads win)."""
+    db = str(tmp_path / "lake.lance")
+    seen = []
+
+    class Winner(DatabaseLock):
+        def _create(self):
+            won = super()._create()
+            if won:  # another thread reads the lock right after our write
+                try:
+                    DatabaseLock(db).acquire().release()
+                    seen.append("taken over")
+                except LockedError:
+                    seen.append("refused")
+            return won
+
+    Winner(db).acquire().release()
+    assert seen == ["refused"]
+
+
 def test_lock_of_a_killed_process_is_taken_over(tmp_path):
     db = str(tmp_path / "lake.lance")
     code = f"from medialake.lock import DatabaseLock; DatabaseLock({db!r}).acquire(); import os; os._exit(0)"

@@ -91,10 +91,8 @@ def test_of_many_racing_for_a_free_lock_exactly_one_wins(s3, round_):
             w.release()
 
 
-@pytest.mark.xfail(strict=False, reason="open bug: 2 of 8 racers won the takeover of a stale lock in 2 of 3 "
-                   "clean-clone CI runs on 2026-12-03 (moto server); not yet known whether the lock or moto's "
-                   "If-Match is at fault")
-def test_of_many_taking_over_a_stale_lock_exactly_one_wins(s3):
+@pytest.mark.parametrize("round_", range(3))
+def test_of_many_taking_over_a_stale_lock_exactly_one_wins(s3, round_):
     key = f"race.lance/{LOCK_NAME}"
     stale = {"host": "gone-host", "pid": 1, "token": "dead", "heartbeat": time.time() - 3600}
     s3.put_object(Bucket="lakes", Key=key, Body=json.dumps(stale).encode())
