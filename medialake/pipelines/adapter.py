@@ -131,6 +131,29 @@ def pool_size(role: RoleConfig, gpus: float, nodes: list[dict[str, float]]) -> i
     return (1, max(1, n))
 
 
+def decode_tasks(cfg: IngestConfig, first_pool: dict | None, nodes: list[dict[str, float]]) -> int | None:
+    """Most decode tasks at once (``TaskPoolStrategy(size=...)``), or None for Ray Data's own.
+
+    ``decode.concurrency`` when set. Else, when Ray Data fuses decode into the first model
+    pool (``first_pool``: its :func:`stage_args`; fused when both ask for the same CPUs,
+    GPUs, custom resources and Ray options), None: that pool's actors decode, so their number bounds it
+    (a size that differs from the pool's would undo the fusion). Else the CPUs of the nodes
+    that can run a decode task (``nodes``: :func:`cluster_nodes`), at least 1: a decode
+    task keeps about one core busy, so more at once only adds worker processes, each with
+    its own libraries loaded, and their number would grow with the files up to
+    ``CPUs / decode.num_cpus`` (``benchmarks/memory_bench.py``)."""
+    d = cfg.decode
+    if d.concurrency:
+        return d.concurrency
+    if first_pool is not None and not first_pool.get("num_gpus") and first_pool["num_cpus"] == d.num_cpus \
+            and first_pool.get("resources", {}) == dict(d.resources) and not restart_args(cfg):
+        return None
+    if not nodes:
+        return None
+    cpus = sum(n.get("CPU", 0.0) for n in nodes if all(n.get(k, 0.0) >= v for k, v in d.resources.items()))
+    return max(1, int(cpus))
+
+
 def gpus_for(step: Step, available: float) -> float:
     """GPUs per actor for ``step``: the role's ``num_gpus``, the stage's declared share when
     the cluster has a GPU and the role leaves it to ``auto``, and 0 on a CPU-only cluster."""
