@@ -26,8 +26,8 @@ import pyarrow as pa
 from medialake import schema
 from medialake.operators.config import DecodeConfig
 from medialake.operators.decode import decode_stream, failed_row, to_stream_table
-from medialake.pipelines.adapter import (STAGES, apply_step, cluster_gpus, cluster_nodes, decode_tasks, fuse, new_ledger,
-                                         payload_drops, pool_args, steps)
+from medialake.pipelines.adapter import (STAGES, apply_step, cluster_gpus, cluster_nodes, decode_tasks, fuse,
+                                         new_ledger, payload_drops, pool_args, steps)
 from medialake.pipelines.config import IngestConfig, RoleConfig
 
 __all__ = ["build", "decode", "records_table", "vector_dims"]
