@@ -139,13 +139,13 @@ def decode_tasks(cfg: IngestConfig, first_pool: dict | None, nodes: list[dict[st
     GPUs, custom resources and Ray options), None: that pool's actors decode, so their
     number bounds it (a size that differs from the pool's would undo the fusion). Else
     half the CPUs of the nodes that can run a decode task (``nodes``:
-    :func:`cluster_nodes`), at least 1. Ray Data alone would start ``CPUs / decode.num_cpus`` tasks, as many as the files up to
-    that, each a worker process of about 230 MiB (PSS) with its libraries, so memory grew
-    with the archive; a decode task keeps at most one core busy (0.21 CPU-s for a minute
-    of 320x240 video in 0.23 s) and shares the cores with the sink's commits, Ray's
-    daemons and, unfused, the model actors: on 2 cores a second task bought no time
-    (``benchmarks/memory_bench.py``, 10 videos: 15.7 s with one, 16.0 s with two) and
-    cost 230 MiB."""
+    :func:`cluster_nodes`), at least 1. Ray Data alone would start ``CPUs /
+    decode.num_cpus`` tasks, as many as the files up to that, each a worker process of
+    about 230 MiB (PSS) with its libraries, so memory grew with the archive. A decode
+    task keeps at most one core busy (0.21 CPU-s for a minute of 320x240 video in 0.23 s)
+    and shares the cores with the sink's commits, Ray's daemons and, unfused, the model
+    actors: on 2 cores a second task bought no time (``benchmarks/memory_bench.py``, 10
+    videos: 15.7 s with one, 16.0 s with two) and cost 230 MiB."""
     d = cfg.decode
     if d.concurrency:
         return d.concurrency
