@@ -54,7 +54,9 @@ class DecodeConfig(Frozen):
     timeout_s: float = Field(600.0, gt=0, description="per-file decode time limit; a file over it fails with a reason")
     rows_per_block: int = Field(32, ge=1, description="segment rows per Arrow block emitted by the decoder")
     concurrency: int | None = Field(
-        None, ge=1, description="most decode tasks at once (each holds about one segment of its file); null: as many as CPUs allow")
+        None, ge=1, description="most decode tasks at once (each holds about one segment of its file); null: one "
+                    "per two CPUs of the nodes that can decode, or, when decode runs in the first model pool's "
+                    "actors (the same num_cpus and resources), that pool's actors")
 
     @model_validator(mode="after")
     def _overlap_below_window(self) -> "DecodeConfig":

@@ -131,6 +131,33 @@ def pool_size(role: RoleConfig, gpus: float, nodes: list[dict[str, float]]) -> i
     return (1, max(1, n))
 
 
+def decode_tasks(cfg: IngestConfig, first_pool: dict | None, nodes: list[dict[str, float]]) -> int | None:
+    """Most decode tasks at once (``TaskPoolStrategy(size=...)``), or None for Ray Data's own.
+
+    ``decode.concurrency`` when set. Else, when Ray Data fuses decode into the first model
+    pool (``first_pool``: its :func:`stage_args`; fused when both ask for the same CPUs,
+    GPUs, custom resources and Ray options), None: that pool's actors decode, so their
+    number bounds it (a size that differs from the pool's would undo the fusion). Else
+    half the CPUs of the nodes that can run a decode task (``nodes``:
+    :func:`cluster_nodes`), at least 1. Ray Data alone would start ``CPUs /
+    decode.num_cpus`` tasks, as many as the files up to that, each a worker process of
+    about 230 MiB (PSS) with its libraries, so memory grew with the archive. A decode
+    task keeps at most one core busy (0.21 CPU-s for a minute of 320x240 video in 0.23 s)
+    and shares the cores with the sink's commits, Ray's daemons and, unfused, the model
+    actors: on 2 cores a second task bought no time (``benchmarks/memory_bench.py``, 10
+    videos: 15.7 s with one, 16.0 s with two) and cost 230 MiB."""
+    d = cfg.decode
+    if d.concurrency:
+        return d.concurrency
+    if first_pool is not None and not first_pool.get("num_gpus") and first_pool["num_cpus"] == d.num_cpus \
+            and first_pool.get("resources", {}) == dict(d.resources) and not restart_args(cfg):
+        return None
+    if not nodes:
+        return None
+    cpus = sum(n.get("CPU", 0.0) for n in nodes if all(n.get(k, 0.0) >= v for k, v in d.resources.items()))
+    return max(1, int(cpus) // 2)
+
+
 def gpus_for(step: Step, available: float) -> float:
     """GPUs per actor for ``step``: the role's ``num_gpus``, the stage's declared share when
     the cluster has a GPU and the role leaves it to ``auto``, and 0 on a CPU-only cluster."""

@@ -26,7 +26,8 @@ import pyarrow as pa
 from medialake import schema
 from medialake.operators.config import DecodeConfig
 from medialake.operators.decode import decode_stream, failed_row, to_stream_table
-from medialake.pipelines.adapter import STAGES, apply_step, cluster_gpus, fuse, new_ledger, payload_drops, steps
+from medialake.pipelines.adapter import (STAGES, apply_step, cluster_gpus, cluster_nodes, decode_tasks, fuse,
+                                         new_ledger, payload_drops, pool_args, steps)
 from medialake.pipelines.config import IngestConfig, RoleConfig
 
 __all__ = ["build", "decode", "records_table", "vector_dims"]
@@ -96,15 +97,18 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
     # One attempt ledger for decode and every stage (its keys carry the role): an actor process
     # less per role.
     ledger = new_ledger()
+    # light neighbours (OCR, text) share one actor pool: one process for both models
+    pools = fuse(model_steps, cluster_gpus()) if cfg.fuse_light_stages else [[s] for s in model_steps]
+    tasks = decode_tasks(cfg, pool_args(pools[0])[2] if pools else None, cluster_nodes())
+    if tasks and not cfg.decode.concurrency:
+        tasks = min(tasks, table.num_rows)  # a cap above the files makes Ray Data warn that it cannot reach it
     ds = ds.map_batches(
         partial(decode, cfg=decode_cfg, raise_errors=cfg.on_error == "raise", drop=at_decode,
                 writer=None if model_steps else writer, ledger=ledger, attempts=cfg.retries.attempts),
         batch_size=1, batch_format="pyarrow", num_cpus=cfg.decode.num_cpus,
-        compute=ray.data.TaskPoolStrategy(size=cfg.decode.concurrency) if cfg.decode.concurrency else None,
+        compute=ray.data.TaskPoolStrategy(size=tasks) if tasks else None,
         **({"resources": dict(cfg.decode.resources)} if cfg.decode.resources else {}),
     )
-    # light neighbours (OCR, text) share one actor pool: one process for both models
-    pools = fuse(model_steps, cluster_gpus()) if cfg.fuse_light_stages else [[s] for s in model_steps]
     first = 0
     for i, group in enumerate(pools):
         drop = tuple(c for d in after_step[first : first + len(group)] for c in d)

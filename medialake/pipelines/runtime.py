@@ -66,6 +66,14 @@ DATA_CONTEXT_DEFAULTS: dict[str, int] = {
     # Segment rows carry 10 s of float32 PCM (640 KB); one long file's segments would make
     # one block of hundreds of MB. Smaller blocks move sooner and balance across actors.
     "target_max_block_size": 16 * 1024 * 1024,
+    # Seconds each actor pool may take to start before the run fails (Ray's -1: no wait).
+    # With a wait, Ray Data starts the pools one after another and feeds the stream once
+    # they are up; without one, the ASR actors (up in 1 s) took the first audio while the
+    # OCR+text actor still loaded torch and MiniLM on the same 2 cores, and every asset
+    # waits for that actor. ingest_bench's corpus (benchmarks/ingest_bench.py): first commit
+    # 12.3-14.7 -> 9.0-9.5 s into a 44-46 s run, the run's wall the same within 1 s. Long
+    # enough for an autoscaler to bring up a GPU node.
+    "wait_for_min_actors_s": 1800,
 }
 
 

@@ -9,6 +9,7 @@ def test_tuning_sets_the_chosen_data_context_values():
     ctx = tune_data_context(ray.data.DataContext())
     assert ctx.max_tasks_in_flight_per_actor == DATA_CONTEXT_DEFAULTS["max_tasks_in_flight_per_actor"] == 2
     assert ctx.target_max_block_size == DATA_CONTEXT_DEFAULTS["target_max_block_size"] == 16 << 20
+    assert ctx.wait_for_min_actors_s == DATA_CONTEXT_DEFAULTS["wait_for_min_actors_s"] == 1800
 
 
 def test_environment_overrides_a_knob_and_rejects_junk(monkeypatch):
@@ -53,3 +54,36 @@ def test_scheduling_loop_wait_is_set_and_overridable(monkeypatch):
     monkeypatch.setenv("MEDIALAKE_EXECUTOR_WAIT_S", "soon")
     with pytest.raises(ConfigError, match="MEDIALAKE_EXECUTOR_WAIT_S"):
         executor_wait()
+
+
+
+def test_the_stream_starts_once_every_pool_is_up(ray_local):
+    """With ``wait_for_min_actors_s`` the first pool gets no input while a later pool still
+    loads, so the first rows go through at once instead of waiting at the slow pool while
+    the first one takes the CPU (the first commit of a run)."""
+    import time
+
+    import numpy as np
+
+    class Stamp:  # defined here so that Ray pickles it by value
+        def __call__(self, batch):
+            batch["ran"] = np.full(len(batch["id"]), time.time())
+            return batch
+
+    class SlowStart:  # starts in 2 s, as a model load does
+        def __init__(self):
+            time.sleep(2.0)
+            self.up = time.time()
+
+        def __call__(self, batch):
+            batch["up"] = np.full(len(batch["id"]), self.up)
+            return batch
+
+    ctx = ray.data.DataContext.get_current()
+    assert ctx.wait_for_min_actors_s == DATA_CONTEXT_DEFAULTS["wait_for_min_actors_s"]
+    pool = ray.data.ActorPoolStrategy(size=1)
+    ds = ray.data.range(4, override_num_blocks=2)
+    ds = ds.map_batches(Stamp, compute=pool, num_cpus=0.25).map_batches(SlowStart, compute=pool, num_cpus=0.25)
+    rows = ds.take_all()
+    assert len(rows) == 4
+    assert min(r["ran"] for r in rows) >= max(r["up"] for r in rows)

@@ -1,7 +1,7 @@
 import pytest
 
 from medialake.errors import ConfigError
-from medialake.pipelines.config import load_config
+from medialake.pipelines.config import ROLES, load_config
 from medialake.pipelines.adapter import AUTO_GPU_SHARE, fuse, gpus_for, payload_drops, pool_args, stage_args, steps
 from medialake.pipelines.plan import build, vector_dims
 
@@ -188,3 +188,49 @@ def test_stage_names_shown_to_people_are_role_names_fused_pools_included():
     assert stage_name("MapBatches(decode)->MapBatches(asr)") == "decode+asr"
     assert stage_name("MapBatches(ocr+text)") == "ocr+text"  # one pool for two light roles
     assert stage_name("MapBatches(decode)->MapBatches(ocr+text)") == "decode+ocr+text"
+
+
+def test_decode_tasks_follow_the_cores_not_the_files():
+    from medialake.pipelines.adapter import decode_tasks
+
+    off = load_config(overrides={role: {"model": None} for role in ROLES})
+    assert decode_tasks(off, None, [{"CPU": 2.0}]) == 1  # not CPUs / decode.num_cpus = 4
+    assert decode_tasks(off, None, [{"CPU": 8.0}, {"CPU": 4.0}]) == 6
+    assert decode_tasks(off, None, [{"CPU": 0.5}]) == 1
+    assert decode_tasks(off, None, []) is None  # Ray not started: Ray Data decides
+    assert decode_tasks(off.model_copy(update={"decode": off.decode.model_copy(update={"concurrency": 3})}),
+                        None, [{"CPU": 2.0}]) == 3
+    placed = load_config(overrides={**{role: {"model": None} for role in ROLES},
+                                    "decode": {"resources": {"decode": 0.01}}})
+    assert decode_tasks(placed, None, [{"CPU": 8.0, "decode": 1.0}, {"CPU": 16.0, "models": 1.0}]) == 4
+    cfg = load_config()
+    first = stage_args(steps(cfg)[0], 0.0)
+    assert decode_tasks(cfg, first, [{"CPU": 2.0}]) is None  # fused into the ASR actors, which bound it
+    apart = load_config(overrides={"decode": {"num_cpus": 0.25}})
+    assert decode_tasks(apart, stage_args(steps(apart)[0], 0.0), [{"CPU": 4.0}]) == 2
+
+
+def test_the_decode_cap_keeps_decode_fused_into_the_first_pool(ray_local, samples):
+    from ray.data._internal.logical.optimizers import get_execution_plan
+
+    from medialake.operators.scan import scan
+
+    def physical(cfg):
+        """(the physical operators' names, the decode tasks' cap)"""
+        ds = build(scan(str(samples), cfg.extensions)[:2], cfg)
+        op = ds._logical_plan.dag
+        while op.name != "MapBatches(decode)":
+            op = op.input_dependencies[0]
+        cap = op.compute.size
+        op, names = get_execution_plan(ds._logical_plan)[0].dag, []
+        while op is not None:
+            names.append(op.name)
+            op = op.input_dependencies[0] if op.input_dependencies else None
+        return names[::-1], cap
+
+    assert physical(load_config()) == (["Input", "MapBatches(decode)->MapBatches(asr)", "MapBatches(ocr+text)"], None)
+    # ray_local has 2 CPUs: 1 decode task at a time, not 2 / decode.num_cpus = 4
+    assert physical(load_config(overrides={role: {"model": None} for role in ROLES})) == (
+        ["Input", "MapBatches(decode)"], 1)
+    apart, cap = physical(load_config(overrides={"decode": {"num_cpus": 0.25}}))
+    assert apart[1:3] == ["MapBatches(decode)", "MapBatches(asr)"] and cap == 1
