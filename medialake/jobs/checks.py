@@ -102,6 +102,11 @@ def explain_ray_error(e: BaseException) -> str | None:
     """One line for Ray's own processes dying under a run (raylet, an agent, the GCS), or None."""
     names = {c.__name__ for c in type(e).__mro__}
     text = str(e)
+    if "Timed out while starting actors" in text:  # DataContext.wait_for_min_actors_s (runtime.py)
+        return ("a model pool's actors did not start in time (MEDIALAKE_WAIT_FOR_MIN_ACTORS_S, 1800 s by "
+                "default): no node of the cluster offers the CPUs, GPUs or custom resources the pool asks for "
+                "(`ray status` shows what each node has). Add such a node, or lower the role's num_cpus / "
+                "num_gpus / resources in the config; files finished so far are kept")
     if names & set(_RAY_LOST) or (type(e).__module__.startswith("ray") and any(t in text for t in _RAY_TEXT)):
         first = (text.strip().splitlines() or [type(e).__name__])[0][:160]
         return (f"Ray stopped under the run ({type(e).__name__}: {first}); one of its processes (raylet, an agent) "

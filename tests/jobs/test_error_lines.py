@@ -22,5 +22,13 @@ def test_ray_losing_its_node_is_one_line():
     assert line.startswith("Ray stopped under the run") and "again" in line and "\n" not in line
 
 
+def test_a_pool_that_cannot_start_says_which_resources_are_missing():
+    from ray.exceptions import GetTimeoutError
+
+    line = error_line(GetTimeoutError("Timed out while starting actors. This may mean that the cluster does not "
+                                      "have enough resources for the requested actor pool."))
+    assert "did not start in time" in line and "resources" in line and "Ray stopped" not in line
+
+
 def test_other_errors_keep_their_first_line():
     assert error_line(ValueError("odd\nmore")).startswith("ValueError: odd (run again with --verbose")
