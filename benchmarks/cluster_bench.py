@@ -193,9 +193,10 @@ def wait_nodes(n: int, timeout: float = 180) -> None:
         time.sleep(0.5)
 
 
-def config(model_dir: str):
+def config(model_dir: str, commit_every_s: float = 5.0):
     """cluster_config.yaml (decode on ``decode`` nodes, model pools on ``models`` nodes, pools
-    sized from the cluster) with one model role, the tiny CLAP audio encoder."""
+    sized from the cluster) with one model role, the tiny CLAP audio encoder; a commit (of
+    the written fragments and the assets they complete) every ``commit_every_s`` seconds."""
     from medialake.pipelines.config import load_config
 
     off = {"model": None}
@@ -203,7 +204,7 @@ def config(model_dir: str):
         "asr": off, "text": off, "ocr": off, "summarizer": off,
         "audio": {"model": model_dir, "batch_size": 64, "num_cpus": 0.5},
         "decode": {"window_s": WINDOW_S, "num_cpus": 0.5},
-        "commit_every": 2000, "commit_every_s": 2.0,
+        "commit_every": 2000, "commit_every_s": commit_every_s,
     })
 
 
@@ -241,19 +242,32 @@ def kill_after_first_commit(worker: Node, db: str, seen: dict, stop: threading.E
 
 
 class DriverProfile:
-    """Where the driver's CPU goes: main-thread CPU (``time.thread_time``) inside the ingest's
-    phases (wrapped for the run), and CPU per thread of this process (sampled: Ray Data's
-    executor thread, Lance's and Ray's native threads)."""
+    """Where the driver's CPU goes: CPU inside the ingest's phases (wrapped for the run), as
+    main-thread CPU (``time.thread_time``) and as the whole process's (``time.process_time``:
+    for the phases the main thread runs alone, before and after the stream, that is their
+    whole cost, Lance's and LanceDB's native threads included), and CPU per thread of this
+    process (sampled once a second: Ray Data's executor thread, the batch iterator's thread,
+    Lance's and Ray's native threads, named by their kernel thread name)."""
 
-    PHASES = (("medialake.jobs.ingest", "_changes", "scan, diff, orphans"),
+    PHASES = (("medialake.pipelines.runtime", "ensure_ray", "ray connect"),
+              ("medialake.jobs.ingest", "_changes", "scan, diff, orphans"),
               ("medialake.jobs.ingest", "_mark_pending", "mark pending"),
+              ("medialake.pipelines.plan", "build", "plan"),
+              ("medialake.jobs.ingest", "_process", "stream (pipeline + sink + summaries)"),
               ("medialake.operators.sink", "LanceSink.flush", "commits (fragments + assets)"),
               ("medialake.operators.sink", "LanceSink.write", "sink (receipts + commits)"),
               ("medialake.store", "maintain", "indexes, compaction"),
-              ("medialake.pipelines.summaries", "summarize_assets", "summaries"))
+              ("medialake.pipelines.runtime", "maintain_on_cluster",
+               "indexes, compaction (driver's share: a Ray task does it)"),
+              ("medialake.pipelines.summaries", "summarize_assets", "summaries"),
+              ("medialake.jobs.ingest", "_record_run", "run row"),
+              ("ray.data._internal.execution.streaming_executor", "StreamingExecutor._scheduling_loop_step",
+               "Ray Data scheduling loop (its thread)"))
 
     def __init__(self):
         self.cpu: dict[str, float] = {}
+        self.process_cpu: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
         self.threads: dict[int, tuple[str, float]] = {}
         self._undo = []
         self._stop = threading.Event()
@@ -265,21 +279,31 @@ class DriverProfile:
 
         @functools.wraps(real)
         def timed(*args, **kwargs):
-            t = time.thread_time()
+            t, p = time.thread_time(), time.process_time()
             try:
                 return real(*args, **kwargs)
             finally:
                 self.cpu[label] = self.cpu.get(label, 0.0) + time.thread_time() - t
+                self.calls[label] = self.calls.get(label, 0) + 1
+                self.process_cpu[label] = self.process_cpu.get(label, 0.0) + time.process_time() - p
 
         setattr(owner, attr, timed)
         self._undo.append((owner, attr, real))
+
+    @staticmethod
+    def _native_name(tid: int) -> str:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                return "native:" + f.read().strip()
+        except OSError:
+            return "native"
 
     def _sample(self) -> None:
         import psutil
 
         names = {t.native_id: t.name for t in threading.enumerate()}
         for th in psutil.Process().threads():
-            name = names.get(th.id) or self.threads.get(th.id, ("native",))[0]
+            name = names.get(th.id) or self.threads.get(th.id, (None,))[0] or self._native_name(th.id)
             self.threads[th.id] = (name, th.user_time + th.system_time)
 
     def __enter__(self):
@@ -313,13 +337,15 @@ class DriverProfile:
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def run_driver(src: Path, db: str, address: str, model: str, out: Path, profile: bool) -> dict:
+def run_driver(src: Path, db: str, address: str, model: str, out: Path, profile: bool,
+               commit_every_s: float) -> dict:
     """Run the ingest in its own process (benchmarks/_cluster_driver.py), as ``medialake
     ingest --address`` would: that process is the driver, and its CPU from interpreter
     start to exit (user + system, ``os.wait4``) is what the driver costs. Returns the
     driver's report with ``cpu_s`` and ``process_s`` (its wall time from spawn to exit)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-    cmd = [sys.executable, str(HERE / "_cluster_driver.py"), str(src), db, address, model, str(out)]
+    cmd = [sys.executable, str(HERE / "_cluster_driver.py"), str(src), db, address, model, str(out),
+           f"--commit-every-s={commit_every_s}"]
     for attempt in (1, 2):
         t = time.perf_counter()
         with open(out.with_suffix(".err"), "w+") as err:
@@ -391,7 +417,8 @@ def run(a) -> dict:
         if a.kill_worker:
             threading.Thread(target=kill_after_first_commit, args=(nodes[1], db, seen, stop), daemon=True).start()
         with TreeMeter(nodes[0].proc.pid, every=1.0) as head_m, TreeMeter(nodes[1].proc.pid, every=1.0) as second_m:
-            drv = run_driver(src, db, address, model, work / "driver.json", profile=not a.no_profile)
+            drv = run_driver(src, db, address, model, work / "driver.json", profile=not a.no_profile,
+                             commit_every_s=a.commit_every_s)
         stop.set()
         res = check(db, expected)
         committed_before = {k: v for k, v in seen.items() if not k.startswith("__")}
@@ -399,7 +426,9 @@ def run(a) -> dict:
         res.update(nodes=len(nodes), seconds=drv["seconds"], driver_cpu_s=drv["cpu_s"] - drv["measuring_cpu_s"],
                    driver_cpu_with_meters_s=drv["cpu_s"], measuring_cpu_s=drv["measuring_cpu_s"],
                    node_cpu={"head": head_m.cpu_parts, "second": second_m.cpu_parts}, placement=placement,
-                   phases=drv["phases"], threads=drv["threads"], driver_wall_s=drv["process_s"],
+                   phases=drv["phases"], threads=drv["threads"],
+                   process_phases=drv.get("process_phases", {}), process_cpu_at=drv.get("process_cpu_at", {}),
+                   calls=drv.get("calls", {}), driver_wall_s=drv["process_s"],
                    commits=drv["commits"], first_commit_s=drv["first_commit_s"], killed=bool(seen),
                    committed_before_kill=len(committed_before),
                    lost_committed=sum(1 for k, n in committed_before.items() if after.get(k) != n),
@@ -427,6 +456,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=26.0, help="length of each WAV (0.5 s windows)")
     ap.add_argument("--no-profile", action="store_true",
                     help="no per-phase and per-thread breakdown of the driver's CPU (nothing sampled in it)")
+    ap.add_argument("--commit-every-s", type=float, default=5.0,
+                    help="seconds between the sink's commits (fragments, then the assets they complete)")
     ap.add_argument("--kill-worker", action="store_true", help="lose the model node after the first commit")
     a = ap.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.2f}; corpus {a.files} WAV files x {a.seconds:g} s", flush=True)
@@ -436,7 +467,13 @@ def main(argv=None) -> int:
     print(f"nodes 2 (head: decode{' + models fallback' if a.kill_worker else ''}; second: models), db on S3; "
           f"{r['commits']} commits, first after {r['first_commit_s'] or float('nan'):.1f} s")
     print("driver CPU-s by phase (main thread): " + ", ".join(f"{k} {v:.2f}" for k, v in r["phases"].items()))
-    print("driver CPU-s by thread: " + ", ".join(f"{k} {v:.2f}" for k, v in list(r["threads"].items())[:8]))
+    print("driver CPU-s by phase (whole process): " + ", ".join(f"{k} {v:.2f}" for k, v in r["process_phases"].items()))
+    at = r["process_cpu_at"]
+    if at:
+        print(f"driver process CPU-s: at main() {at['main']:.2f}, at ingest() {at['ingest']:.2f}, after ingest() "
+              f"{at['after ingest']:.2f}, at exit {r['driver_cpu_with_meters_s']:.2f}")
+    print("calls by phase: " + ", ".join(f"{k} {v}" for k, v in r["calls"].items()))
+    print("driver CPU-s by thread: " + ", ".join(f"{k} {v:.2f}" for k, v in list(r["threads"].items())[:14]))
     print(f"placement probe (node id of a task per resource): {r['placement']}")
     print(f"CPU-s: driver {r['driver_cpu_s']:.2f} (its process from spawn to exit, {r['driver_wall_s']:.1f} s: "
           f"{r['driver_cpu_with_meters_s']:.2f}, less {r['measuring_cpu_s']:.2f} in the profile's sampling thread); "

@@ -151,7 +151,14 @@ def _run(source, db, cfg: IngestConfig, *, full: bool, address: str | None, prog
         # full-text index, then compaction: see medialake.store.maintain
         if progress is not None:
             progress.set_phase("indexing")
-        maintain(store)
+        if address:  # on a cluster: in a Ray task there, not in this driver process
+            from medialake.pipelines.runtime import maintain_on_cluster
+
+            maintain_on_cluster(store)
+            for name in ("segments", "frames", "assets", "runs"):
+                store.forget(name)  # changed by the task: the next read sees its versions
+        else:
+            maintain(store)
     _record_run(store, summary, ids, source=source, started=started, full=full, address=address)
     return summary
 

@@ -4,16 +4,57 @@ Ray Data calls the execution callbacks listed in ``DataContext.custom_execution_
 at every scheduling step; :class:`StageMonitor` keeps, for the dataset being executed,
 the operator with the most blocks waiting at its input (the one the stream waits on),
 named by the roles fused into it (``decode``, ``asr``, ``text``...). :func:`bottleneck`
-reads it from any thread. Reading the executor's topology is best effort: if Ray changes
-it, the answer is None and nothing else is affected.
+reads it from any thread. At each step it also sets the loop's wait from the tasks' pace
+(:func:`adapt_executor_wait`; it starts from :data:`medialake.pipelines.runtime.EXECUTOR_WAIT_S`).
+Reading the executor's topology is best effort: if Ray changes it, the answer is None
+and nothing else is affected.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 
 from ray.data._internal.execution.execution_callback import ExecutionCallback
+
+#: Bounds of the wait :func:`adapt_executor_wait` sets: Ray's own 0.1 s, and 1 s.
+EXECUTOR_WAIT_MIN_S, EXECUTOR_WAIT_MAX_S = 0.1, 1.0
+
+#: The wait is this share of the shortest mean task time (submission to completion) of the
+#: running operators. ``max_tasks_in_flight_per_actor`` (2) keeps a second batch queued at
+#: each actor, so an actor whose task ends idles only if the loop sleeps through the whole
+#: queued task: with a wait of a quarter of the task time, it never does.
+EXECUTOR_WAIT_SHARE = 0.25
+
+
+def adaptive_wait(task_times: list[float]) -> float | None:
+    """The loop's wait for operators whose mean task times are ``task_times`` (seconds):
+    :data:`EXECUTOR_WAIT_SHARE` of the shortest, within :data:`EXECUTOR_WAIT_MIN_S` ..
+    :data:`EXECUTOR_WAIT_MAX_S`; None before any task finished (the wait stays as it is)."""
+    times = [t for t in task_times if t is not None and t > 0]
+    if not times:
+        return None
+    return min(EXECUTOR_WAIT_MAX_S, max(EXECUTOR_WAIT_MIN_S, EXECUTOR_WAIT_SHARE * min(times)))
+
+
+def adapt_executor_wait(topology) -> float | None:
+    """Set the scheduling loop's wait from the pace of the running operators of
+    ``topology`` (Ray Data's operator -> state map), as :func:`adaptive_wait` says, read
+    from Ray Data's own metric (``average_total_task_completion_time_s``). Called at each
+    step by :class:`StageMonitor`. Nothing is changed when
+    ``MEDIALAKE_EXECUTOR_WAIT_S`` fixes the wait. Returns the wait set (None: unchanged)."""
+    if os.environ.get("MEDIALAKE_EXECUTOR_WAIT_S") is not None:
+        return None
+    times = [op.metrics.average_total_task_completion_time_s for op in topology
+             if op.input_dependencies and not op.has_completed()]
+    wait = adaptive_wait(times)
+    from ray.data._internal.execution import streaming_executor_state as state
+
+    if wait is not None and hasattr(state, "WAIT_FOR_TASK_COMPLETION_TIMEOUT_S"):
+        state.WAIT_FOR_TASK_COMPLETION_TIMEOUT_S = wait
+    return wait
+
 
 _state = {"stage": None, "decoded": None}
 _lock = threading.Lock()
@@ -79,6 +120,10 @@ class StageMonitor(ExecutionCallback):
             read = files_read(executor._topology or {})
         except Exception:  # noqa: BLE001 - same
             read = None
+        try:
+            adapt_executor_wait(executor._topology or {})  # the loop's wait from the tasks' pace
+        except Exception:  # noqa: BLE001 - same: the wait then stays as it is
+            pass
         with _lock:
             _state["stage"] = stage
             if read is not None:

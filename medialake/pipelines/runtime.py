@@ -98,13 +98,14 @@ def tune_data_context(ctx=None):
     return ctx
 
 
-#: Seconds Ray Data's scheduling loop (a thread of the driver) waits in ``ray.wait`` for
-#: running tasks before its next step. Ray's 0.1 s makes the loop step ten times a second
-#: whether or not anything finished, and each step costs the driver a few ms of CPU
-#: (benchmarks/cluster_bench.py: the loop's thread was half the driver's CPU). A model task
-#: runs for seconds and ``max_tasks_in_flight_per_actor`` keeps the next batch queued at
-#: each actor, so a longer wait does not starve the pools. ``MEDIALAKE_EXECUTOR_WAIT_S``
-#: overrides it (0.1: Ray's own).
+#: Seconds Ray Data's scheduling loop (a thread of the driver) waits in ``ray.wait`` before
+#: its next step, at the start of a run. Ray Data waits for *all* running tasks with this
+#: timeout, so in a stream of many tasks every step takes the whole wait: the loop steps
+#: ten times a second at Ray's 0.1 s whether or not anything finished, and each step costs
+#: the driver a few ms of CPU (benchmarks/cluster_bench.py: the loop's thread was half the
+#: driver's CPU). Once tasks have finished, the wait follows their pace
+#: (:func:`medialake.pipelines.monitor.adapt_executor_wait`). ``MEDIALAKE_EXECUTOR_WAIT_S``
+#: fixes it instead (0.1: Ray's own).
 EXECUTOR_WAIT_S = 0.25
 
 
@@ -126,3 +127,38 @@ def executor_wait() -> float:
     if hasattr(state, "WAIT_FOR_TASK_COMPLETION_TIMEOUT_S"):
         state.WAIT_FOR_TASK_COMPLETION_TIMEOUT_S = wait
     return getattr(state, "WAIT_FOR_TASK_COMPLETION_TIMEOUT_S", wait)
+
+
+def _maintain_task(uri: str, storage_options: dict | None) -> dict[str, str]:
+    """What :func:`maintain_on_cluster` runs in a Ray worker: :func:`medialake.store.maintain`
+    on the database at ``uri``."""
+    from medialake.store import Store, maintain
+
+    store = Store(uri, create=False)
+    store.storage_options = storage_options
+    return maintain(store)
+
+
+def maintain_on_cluster(store) -> dict[str, str]:
+    """Index and compact ``store``'s database (:func:`medialake.store.maintain`) in a Ray
+    task on the cluster this driver joined, not in the driver: at scale the index build is
+    the heaviest step of a run, and the driver (often a small pod or a laptop) only waits.
+    The driver keeps holding the database lock while the task runs; a driver that dies
+    takes its task with it (Ray ends a dead owner's tasks) and the next run finds the
+    segments unindexed (:func:`medialake.store.needs_maintenance`) and runs it again. When
+    the task itself is lost (its worker or node died), the maintenance runs here instead.
+    Returns what :func:`~medialake.store.maintain` returns."""
+    import ray
+    from ray.exceptions import RayError, RayTaskError
+
+    from medialake.store import maintain
+
+    task = ray.remote(num_cpus=1, max_retries=1)(_maintain_task)
+    try:
+        return ray.get(task.remote(store.uri, store.storage_options))
+    except RayTaskError as e:  # maintain raised: the same error as in the driver
+        raise e.as_instanceof_cause() from None
+    except RayError:  # the worker or its node was lost: do it here
+        for name in ("segments", "frames", "assets", "runs"):
+            store.forget(name)
+        return maintain(store)

@@ -87,3 +87,61 @@ def test_the_stream_starts_once_every_pool_is_up(ray_local):
     rows = ds.take_all()
     assert len(rows) == 4
     assert min(r["ran"] for r in rows) >= max(r["up"] for r in rows)
+
+
+def test_scheduling_loop_wait_follows_the_tasks_pace(monkeypatch):
+    from types import SimpleNamespace
+
+    from ray.data._internal.execution import streaming_executor_state as state
+
+    from medialake.pipelines.monitor import (EXECUTOR_WAIT_MAX_S, EXECUTOR_WAIT_MIN_S, adapt_executor_wait,
+                                             adaptive_wait)
+
+    assert adaptive_wait([]) is None and adaptive_wait([None]) is None  # nothing finished: unchanged
+    assert adaptive_wait([2.0, None]) == 0.5  # a quarter of the shortest mean task time
+    assert adaptive_wait([8.0, 1.2]) == pytest.approx(0.3)
+    assert adaptive_wait([0.05]) == EXECUTOR_WAIT_MIN_S and adaptive_wait([60.0]) == EXECUTOR_WAIT_MAX_S
+
+    class Op:  # what adapt_executor_wait reads of a Ray Data operator
+        def __init__(self, mean, inputs=True, done=False):
+            self.metrics = SimpleNamespace(average_total_task_completion_time_s=mean)
+            self.input_dependencies = [object()] if inputs else []
+            self.has_completed = lambda: done
+
+    op = Op
+
+    monkeypatch.delenv("MEDIALAKE_EXECUTOR_WAIT_S", raising=False)
+    monkeypatch.setattr(state, "WAIT_FOR_TASK_COMPLETION_TIMEOUT_S", 0.25)
+    # the input buffer and finished operators do not count; a fast pool pulls the wait down
+    topology = {op(None, inputs=False): 0, op(0.2, done=True): 0, op(2.4): 0, op(1.6): 0}
+    assert adapt_executor_wait(topology) == state.WAIT_FOR_TASK_COMPLETION_TIMEOUT_S == pytest.approx(0.4)
+    assert adapt_executor_wait({op(None): 0}) is None and state.WAIT_FOR_TASK_COMPLETION_TIMEOUT_S == pytest.approx(0.4)
+    monkeypatch.setenv("MEDIALAKE_EXECUTOR_WAIT_S", "0.1")  # a fixed wait is left alone
+    assert adapt_executor_wait(topology) is None and state.WAIT_FOR_TASK_COMPLETION_TIMEOUT_S == pytest.approx(0.4)
+
+
+def test_maintenance_runs_in_a_ray_task_and_leaves_the_segments_indexed(ray_local, tmp_path):
+    import os
+
+    import pyarrow as pa
+
+    from medialake.pipelines.runtime import maintain_on_cluster
+    from medialake.store import Store, needs_maintenance
+
+    store = Store(str(tmp_path / "db"))
+    for k in range(3):  # three appends: three fragments to compact
+        store.add("segments", pa.Table.from_pylist([
+            {"segment_id": f"s{k}{i}", "asset_id": "a", "media_type": "audio", "modality": "audio",
+             "segment_index": 10 * k + i, "start_s": float(i), "end_s": i + 1.0, "text": f"word{k} {i}"}
+            for i in range(5)]))
+    assert needs_maintenance(store)
+
+    @ray_local.remote(num_cpus=0)
+    def pid():
+        return os.getpid()
+
+    assert ray_local.get(pid.remote()) != os.getpid()  # tasks run in worker processes
+    assert maintain_on_cluster(store) == {"text_vector": "exact", "text": "built"}
+    store.forget("segments")
+    assert not needs_maintenance(store)
+    assert len(store.table("segments").to_lance().get_fragments()) == 1  # compacted there
