@@ -102,3 +102,18 @@ def test_a_file_that_kept_killing_its_decode_worker_becomes_a_failed_row(ray_loc
     good = [r for r in rows if r["asset_id"] == "good"]
     assert all(r["error"] is None for r in good) and any(r["segment_index"] >= 0 for r in good)
     assert ray.get(ledger.peek.remote(["decode:good", "decode:crasher"])) == [0, 0]  # cleared after the task
+
+
+def test_the_attempt_ledger_lives_on_the_drivers_node_and_comes_back_when_killed(ray_local):
+    """A ledger lost mid-run (its node died) must not fail the run: Ray starts it again and
+    the call is retried, with the counts from zero."""
+    from medialake.pipelines.adapter import new_ledger
+
+    ray = ray_local
+    ledger = new_ledger()
+    assert ray.get(ledger.begin.remote(["decode:x"])) == [0]
+    assert ray.get(ledger.begin.remote(["decode:x"])) == [1]
+    where = ray.get(ledger.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id()))
+    assert where == ray.get_runtime_context().get_node_id()
+    ray.kill(ledger, no_restart=False)
+    assert ray.get(ledger.begin.remote(["decode:x"]), timeout=60) == [0]
