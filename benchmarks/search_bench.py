@@ -261,6 +261,8 @@ def open_or_build(args, cents: dict, qv: dict):
         if not fresh and not args.rebuild_index and (col,) in have:
             continue
         extra = {"num_partitions": args.num_partitions} if args.num_partitions else {}
+        if args.sub_vectors:
+            extra["num_sub_vectors"] = args.sub_vectors
         params = {**st.index_params(args.n, DIMS[col], args.index_type), **extra}
         t0 = time.perf_counter()
         what = st.ensure_vector_index(table, col, min_rows=0, index_type=args.index_type,
@@ -432,6 +434,7 @@ def main(argv=None) -> int:
     ap.add_argument("--index-type", default=None, choices=["IVF_HNSW_SQ", "IVF_PQ"],
                     help="default: what medialake.store.index_params picks for N")
     ap.add_argument("--num-partitions", type=int, default=None, help="override medialake.store.index_params")
+    ap.add_argument("--sub-vectors", type=int, default=None, help="IVF_PQ sub-vectors, overriding medialake.store.index_params")
     dflt = SearchConfig()
     ap.add_argument("--nprobes", type=int, nargs="+", default=[dflt.nprobes],
                     help="query-time settings to compare (default: the search config's)")

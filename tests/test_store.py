@@ -135,7 +135,7 @@ def test_index_params_scale_with_rows():
     p = st.index_params(1_000_000, 384)
     assert p["index_type"] == "IVF_HNSW_SQ" and p["num_partitions"] == 122
     q = st.index_params(1_000_000, 512, "IVF_PQ")
-    assert q["num_partitions"] == 122 and q["num_sub_vectors"] == 64
+    assert q["num_partitions"] == 122 and q["num_sub_vectors"] == 128
     with pytest.raises(ValueError, match="unknown index type"):
         st.index_params(10, 8, "HNSW")
 
@@ -150,7 +150,7 @@ def test_index_params_keep_the_partition_size_and_switch_to_pq_past_the_memory_b
         sq_bytes = n * (dim + 2 * 12 * 4)
         assert p["index_type"] == ("IVF_HNSW_SQ" if sq_bytes <= st.SQ_MAX_BYTES else "IVF_PQ")
         if p["index_type"] == "IVF_PQ":
-            assert dim % p["num_sub_vectors"] == 0 and n * p["num_sub_vectors"] < sq_bytes / 8
+            assert dim % p["num_sub_vectors"] == 0 and n * p["num_sub_vectors"] < sq_bytes / 4
     assert st.index_params(1_000_000, dim)["index_type"] == "IVF_HNSW_SQ"
     assert st.index_params(10_000_000, dim)["index_type"] == "IVF_PQ"
     assert st.index_params(10_000_000, dim, "IVF_HNSW_SQ")["index_type"] == "IVF_HNSW_SQ"  # asked for, kept
