@@ -23,6 +23,10 @@ class TreeMeter:
         self._cpu_first: dict[int, float] = {}
         self._cpu_last: dict[int, float] = {}
         self._kind: dict[int, str] = {}
+        self._label: dict[int, str] = {}
+        #: (process label, RSS) of each process at the peak, largest first: which actor,
+        #: task or daemon the peak is made of (``ray::MapWorker(MapBatches(asr))``, ``raylet``)
+        self.peak_procs: list[tuple[str, int]] = []
         self._stop = threading.Event()
         self.own_cpu_s = 0.0
 
@@ -48,12 +52,14 @@ class TreeMeter:
         except psutil.NoSuchProcess:
             return
         parts = {"driver": 0, "workers": 0, "ray daemons": 0}
+        each = []
         for p in procs:
             try:
                 with p.oneshot():
                     rss = p.memory_info().rss
                     t = p.cpu_times()
                     kind = self._kind.get(p.pid) or self._kind_of(p)
+                    label = self._label.get(p.pid) or self._label_of(p)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
             if first:
@@ -61,9 +67,34 @@ class TreeMeter:
             self._cpu_last[p.pid] = t.user + t.system
             self._kind[p.pid] = kind
             parts[kind] += rss
+            each.append((label, rss))
         total = sum(parts.values())
         if total > self.peak:
             self.peak, self.peak_parts = total, parts
+            self.peak_procs = sorted(each, key=lambda x: -x[1])
+
+    def _label_of(self, p: psutil.Process) -> str:
+        """A Ray worker's title (``ray::IDLE``, ``ray::_StatsActor``, ``ray::MapWorker(...)``,
+        which Ray sets when it runs something, so looked up again until then), or a daemon's
+        program name."""
+        if p.pid == self.pid:
+            return "driver"
+        cmd = p.cmdline()
+        if cmd and cmd[0].startswith("ray::"):
+            label = cmd[0].split(" ")[0]
+            if label != "ray::IDLE":
+                self._label[p.pid] = label
+            return label
+        prog = " ".join(cmd[:3])  # the program (or the script a python runs), not its arguments
+        if "default_worker" in prog:  # a Ray worker before it sets its title: look again next time
+            return "ray::(starting)"
+        for key in ("raylet", "gcs_server", "dashboard/agent.py", "runtime_env/agent", "log_monitor", "monitor.py",
+                    "dashboard.py", "ray.util.client.server"):
+            if key in prog:
+                self._label[p.pid] = key
+                return key
+        self._label[p.pid] = p.name()
+        return p.name()
 
     def _kind_of(self, p: psutil.Process) -> str:
         if p.pid == self.pid:

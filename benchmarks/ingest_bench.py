@@ -218,7 +218,7 @@ def run_e2e(corpus: str, db: str, cfg: IngestConfig) -> dict:
         summary = medialake.ingest(corpus, db, config=cfg, full=True)
         wall = time.perf_counter() - t
     return {"s": wall, "cpu_s": mem.cpu_s, "cpu_parts": mem.cpu_parts, "peak": mem.peak,
-            "peak_parts": mem.peak_parts, "summary": summary}
+            "peak_parts": mem.peak_parts, "peak_procs": mem.peak_procs, "summary": summary}
 
 
 def run_naive(a, corpus: str, db: str, defaults: bool) -> dict:
@@ -289,12 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     manifest = make_corpus(corpus, *sizes)
     print(f"corpus: {a.videos} videos x {a.video_seconds:g} s, {a.audios} audio x {a.audio_seconds:g} s, "
           f"{a.photos} photos, {manifest['bytes'] / 1e6:.1f} MB at {corpus} ({time.perf_counter() - t:.1f} s)")
-    try:
-        import torch
-
-        gpu = torch.cuda.is_available()
-    except ImportError:
-        gpu = False
+    # asked in a child process: importing torch here would put 0.2 GiB of RSS into the
+    # driver's figure ([4]) that medialake's own driver does not have (it never imports torch)
+    gpu = subprocess.run([sys.executable, "-c", "import torch; print(torch.cuda.is_available())"],
+                         capture_output=True, text=True).stdout.strip() == "True"
     print(f"machine: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
           f"GPU: {'yes' if gpu else 'none'}; load average {os.getloadavg()[0]:.2f}")
     print("config:", {n: {"model": r.model, "concurrency": r.concurrency, "num_cpus": r.num_cpus,
@@ -302,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
           "decode.num_cpus =", cfg.decode.num_cpus)
 
     from medialake.operators.scan import scan
-    from medialake.pipelines.adapter import steps
+    from medialake.pipelines.adapter import new_ledger, steps
     from medialake.pipelines.plan import build
     from medialake.schema import PAYLOADS
     from medialake.pipelines.runtime import ensure_ray
@@ -327,13 +325,27 @@ def main(argv: list[str] | None = None) -> int:
         stages, cpu, loads = {}, {}, {}
         with TreeMeter() as m:
             t = time.perf_counter()
-            decoded = list(build(records, without_models(cfg), keep=needed).iter_batches(batch_size=None,
-                                                                                        batch_format="pyarrow"))
+            ledger = new_ledger()  # ended here, as medialake.ingest ends its run's, not left to the GC
+            decoded = list(build(records, without_models(cfg), keep=needed, ledger=ledger).iter_batches(
+                batch_size=None, batch_format="pyarrow"))
+            ray.kill(ledger)
             stages["decode+chunk"] = time.perf_counter() - t
         cpu["decode+chunk"] = m.cpu_s
         r["rows"] = sum(b.num_rows for b in decoded)
+        # the decoded rows (PCM, frames) wait on disk while [1] runs, not in this process,
+        # whose RSS is counted as medialake's driver there
+        spill = os.path.join(work, f"decoded{i}.arrow")
+        decoded = rebatch(decoded, max(r["rows"], 1))
+        if decoded:
+            with pa.OSFile(spill, "wb") as f, pa.ipc.new_file(f, decoded[0].schema) as w:
+                w.write_table(decoded[0])
+        del decoded
+        pa.default_memory_pool().release_unused()
         r["e2e"] = run_e2e(corpus, os.path.join(work, f"e2e{i}.lance"), cfg)
-        batches = decoded
+        batches = []
+        if os.path.exists(spill):
+            with pa.OSFile(spill, "rb") as f:
+                batches = [pa.ipc.open_file(f).read_all()]
         for step in steps(cfg):
             with TreeMeter() as m:  # CPU-s here include the actors' model load
                 load, run, batches = role_alone(step, rebatch(batches, step.role.batch_size))
@@ -379,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     res["e2e_s"], res["e2e_cpu_s"], res["e2e_cpu_parts"] = e["s"], e["cpu_s"], e["cpu_parts"]
     res["e2e_peak_rss"] = max(q["e2e"]["peak"] for q in rounds)
     res["e2e_peak_parts"] = max((q["e2e"] for q in rounds), key=lambda q: q["peak"])["peak_parts"]
+    res["e2e_peak_procs"] = max((q["e2e"] for q in rounds), key=lambda q: q["peak"])["peak_procs"]
     print(f"\nround {k + 1} of {a.repeat} (the least loaded machine):")
     print(f"[1] medialake ingest ({a.profile}): {e['s']:.1f} s wall, {e['cpu_s']:.1f} CPU-s ("
           + ", ".join(f"{kk} {v:.1f}" for kk, v in e["cpu_parts"].items()) + f")\n    {e['summary'].line()}")
@@ -425,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[4] peak memory (RSS, process tree): medialake {res['e2e_peak_rss'] / gib:.2f} GiB ({parts})"
           + (f"; naive {res['naive']['peak_rss'] / gib:.2f} GiB, with medialake's settings "
              f"{res['naive_tuned']['peak_rss'] / gib:.2f} GiB" if "naive" in res else ""))
+    print("    medialake's processes at its peak (RSS, MiB): "
+          + ", ".join(f"{label} {rss / 2**20:.0f}" for label, rss in res["e2e_peak_procs"]))
     print(f"[5] warm-up: Ray start {res['ray_start_s']:.1f} s and driver imports (lancedb) {res['imports_s']:.1f} s "
           f"(neither in [1]); model load per role "
           + ", ".join(f"{k} {v:.1f} s" for k, v in loads.items()) + " (pool start + load; inside [1]"

@@ -210,6 +210,7 @@ def _process(store, changes, cfg: IngestConfig, extra: dict[str, dict], config_h
     """Run the pipeline over ``changes.todo`` into the sink, which marks assets done, then
     summarize each asset. Returns (sink counts, seconds until the first result)."""
     from medialake.operators.sink import LanceSink, writer_for
+    from medialake.pipelines.adapter import new_ledger
     from medialake.pipelines.plan import build
     from medialake.pipelines.runtime import ensure_ray
     from medialake.pipelines.summaries import preload, summarize_assets
@@ -217,18 +218,25 @@ def _process(store, changes, cfg: IngestConfig, extra: dict[str, dict], config_h
     first_result = None
     if progress is not None:
         progress.begin(len(changes.todo), {w.asset_id: w.size or 0 for w in changes.todo})
-    ensure_ray(address)
+    ray = ensure_ray(address)
     summarizer = preload(cfg)  # loads in a driver thread while the stream runs
     sink = LanceSink(store, config_hash=config_hash, asset_extra=extra, flush_rows=cfg.commit_every,
                      flush_s=cfg.commit_every_s)
-    # the workers write the segment rows as fragments; the driver gets receipts and commits
-    plan = build(changes.todo, cfg, writer=writer_for(store))
-    for batch in plan.iter_batches(batch_size=None, batch_format="pyarrow"):
-        if first_result is None:
-            first_result = time.perf_counter() - t0
-        sink.write(batch)
-        if progress is not None:
-            progress.batch(batch)
+    # the workers write the segment rows as fragments; the driver gets receipts and commits.
+    # The attempt ledger (an actor process, ~125 MiB RSS) ends with the stream: left to the
+    # dataset's garbage collection it outlived the run, one more per run of a long-lived
+    # driver (``medialake watch``).
+    ledger = new_ledger()
+    try:
+        plan = build(changes.todo, cfg, writer=writer_for(store), ledger=ledger)
+        for batch in plan.iter_batches(batch_size=None, batch_format="pyarrow"):
+            if first_result is None:
+                first_result = time.perf_counter() - t0
+            sink.write(batch)
+            if progress is not None:
+                progress.batch(batch)
+    finally:
+        ray.kill(ledger)
     counts = sink.close()
     if progress is not None:
         progress.set_phase("writing summaries")

@@ -68,12 +68,15 @@ def decode(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False,
         ledger.clear.remote(keys)
 
 
-def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=None):
+def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=None, ledger=None):
     """The Ray Data dataset whose batches are finished segment rows, ready for the sink.
     ``keep``: payload columns (:data:`medialake.schema.PAYLOADS`) to carry to the end even
     if no stage reads them. ``writer``: a :class:`~medialake.operators.fragments.FragmentWriter`
     that the last stage (the last model actor, or decode when no model runs) applies to its
-    output on the worker, so the batches are receipts and the rows stay on the workers."""
+    output on the worker, so the batches are receipts and the rows stay on the workers.
+    ``ledger``: the run's :func:`~medialake.pipelines.adapter.new_ledger`, which the caller
+    ends (``ray.kill``) once the stream is consumed; without one, a new one that lives as
+    long as the dataset."""
     import ray
 
     # photos first: one segment each, so whole assets are done (and searchable) as soon as
@@ -96,7 +99,8 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
     ds = ray.data.from_blocks([table.slice(i, 1) for i in range(table.num_rows)])
     # One attempt ledger for decode and every stage (its keys carry the role): an actor process
     # less per role.
-    ledger = new_ledger()
+    if ledger is None:
+        ledger = new_ledger()
     # light neighbours (OCR, text) share one actor pool: one process for both models
     pools = fuse(model_steps, cluster_gpus()) if cfg.fuse_light_stages else [[s] for s in model_steps]
     tasks = decode_tasks(cfg, pool_args(pools[0])[2] if pools else None, cluster_nodes())

@@ -145,3 +145,32 @@ def test_maintenance_runs_in_a_ray_task_and_leaves_the_segments_indexed(ray_loca
     store.forget("segments")
     assert not needs_maintenance(store)
     assert len(store.table("segments").to_lance().get_fragments()) == 1  # compacted there
+
+
+def test_a_run_ends_its_attempt_ledger(tmp_path, ray_local):
+    """The attempt ledger is an actor process of its own (~125 MiB RSS); ``medialake.ingest``
+    ends it with the stream, so runs of a long-lived driver (``medialake watch``) do not
+    leave one behind each (before, it lived until the dataset was garbage-collected)."""
+    import time
+
+    from ray._private import state
+
+    import medialake
+    from media import make_wav
+    from medialake.pipelines.config import load_config
+
+    def ledgers():
+        return [a for a in state.actors().values()
+                if a.get("ActorClassName", "").endswith("AttemptLedger") and a.get("State") == "ALIVE"]
+
+    before = len(ledgers())
+    src = tmp_path / "src"
+    src.mkdir()
+    make_wav(src / "a.wav", seconds=1.0)
+    cfg = load_config(overrides={"asr": {"model": None}, "text": {"model": None}, "ocr": {"model": None}})
+    summary = medialake.ingest(src, str(tmp_path / "lake.lance"), config=cfg)
+    assert summary.ingested == 1
+    deadline = time.monotonic() + 20
+    while len(ledgers()) > before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(ledgers()) == before
