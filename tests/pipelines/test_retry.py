@@ -115,5 +115,13 @@ def test_the_attempt_ledger_lives_on_the_drivers_node_and_comes_back_when_killed
     assert ray.get(ledger.begin.remote(["decode:x"])) == [1]
     where = ray.get(ledger.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id()))
     assert where == ray.get_runtime_context().get_node_id()
+    import os
+    import time
+
+    pid = ray.get(ledger.__ray_call__.remote(lambda self: os.getpid()))
     ray.kill(ledger, no_restart=False)
+    deadline = time.monotonic() + 60  # the kill is asynchronous: wait for the new process
+    while ray.get(ledger.__ray_call__.remote(lambda self: os.getpid()), timeout=60) == pid:
+        assert time.monotonic() < deadline, "the ledger was not restarted"
+        time.sleep(0.1)
     assert ray.get(ledger.begin.remote(["decode:x"]), timeout=60) == [0]
