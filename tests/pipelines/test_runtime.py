@@ -159,11 +159,14 @@ def test_a_run_ends_its_attempt_ledger(tmp_path, ray_local):
     from media import make_wav
     from medialake.pipelines.config import load_config
 
-    def ledgers():
-        return [a for a in state.actors().values()
-                if a.get("ActorClassName", "").endswith("AttemptLedger") and a.get("State") == "ALIVE"]
+    def ledgers(alive=True):
+        return {a["ActorID"] for a in state.actors().values()
+                if a.get("ActorClassName", "").endswith("AttemptLedger")
+                and (a.get("State") == "ALIVE" or not alive)}
 
-    before = len(ledgers())
+    # Compared by id, not by count: ledgers of earlier tests in this Ray session may still be
+    # dying (ray.kill is asynchronous), which once made the count drop under this run's feet.
+    before = ledgers(alive=False)
     src = tmp_path / "src"
     src.mkdir()
     make_wav(src / "a.wav", seconds=1.0)
@@ -171,6 +174,7 @@ def test_a_run_ends_its_attempt_ledger(tmp_path, ray_local):
     summary = medialake.ingest(src, str(tmp_path / "lake.lance"), config=cfg)
     assert summary.ingested == 1
     deadline = time.monotonic() + 20
-    while len(ledgers()) > before and time.monotonic() < deadline:
+    while ledgers() - before and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert len(ledgers()) == before
+    assert ledgers(alive=False) - before, "the run started no attempt ledger"
+    assert not ledgers() - before, "this run's attempt ledger outlived the run"
