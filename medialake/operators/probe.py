@@ -9,7 +9,7 @@ from typing import Iterator
 import av
 
 from medialake.errors import DecodeError
-from medialake.operators.sources import open_input
+from medialake.operators.sources import decode_timeout, open_input
 
 
 @contextlib.contextmanager
@@ -22,6 +22,12 @@ def open_container(uri: str, timeout: float | None = None) -> Iterator[av.contai
     with open_input(uri) as src:
         try:
             container = av.open(src, mode="r", timeout=timeout)
+        except av.error.ExitError as e:
+            # FFmpeg's interrupt callback (the read timeout) cut the open short: the file took
+            # too long to read, it is not necessarily broken (a loaded machine, a slow mount).
+            if timeout is None:
+                raise DecodeError(f"cannot open {uri}: {e}; run the same command again") from e
+            raise decode_timeout(uri, timeout) from e
         except (av.error.FFmpegError, OSError, ValueError) as e:
             raise DecodeError(f"cannot open {uri}: {e}. Is it a complete, supported media file?") from e
         try:

@@ -16,7 +16,7 @@ from typing import IO, Iterator
 
 import pyarrow.fs as pafs
 
-from medialake.errors import DecodeError
+from medialake.errors import DecodeError, DecodeTimeout
 from medialake.uris import is_remote, local_path
 
 
@@ -69,10 +69,13 @@ class Deadline:
 
     def check(self) -> None:
         if self.seconds is not None and time.monotonic() - self.t0 > self.seconds:
-            from medialake.errors import DecodeTimeout
+            raise decode_timeout(self.uri, self.seconds)
 
-            raise DecodeTimeout(
-                f"decoding {self.uri} took longer than {self.seconds:g} s (decode.timeout_s); "
-                f"the file may be damaged, or raise decode.timeout_s for very long media"
-            )
+
+def decode_timeout(uri: str, seconds: float) -> DecodeTimeout:
+    """The error of a file over ``decode.timeout_s`` (a deadline check, or a read FFmpeg cut short)."""
+    return DecodeTimeout(
+        f"decoding {uri} took longer than {seconds:g} s (decode.timeout_s); "
+        f"the file may be damaged, or raise decode.timeout_s for very long media"
+    )
 

@@ -95,3 +95,16 @@ def test_corpus_end_to_end_through_ray(corpus, tmp_path, ray_local):
     done_ids = {a["asset_id"] for a in assets.values() if a["status"] == "done"}
     assert set(segs.column("asset_id").to_pylist()) == done_ids
     assert segs.num_rows == sum(a["n_segments"] for a in rows if a["status"] == "done")
+
+
+def test_an_open_cut_short_by_the_time_limit_says_time_limit_not_broken_file(corpus):
+    # FFmpeg's read timeout (av.open's ``timeout``) interrupts a slow open with ExitError; on a
+    # loaded machine that happened to a healthy file under a small limit, and the reason read
+    # "Is it a complete, supported media file?". 1 ns makes the interrupt certain.
+    from medialake.errors import DecodeTimeout
+    from medialake.operators.probe import open_container
+
+    folder, _ = corpus
+    with pytest.raises(DecodeTimeout, match="decode.timeout_s"):
+        with open_container(str(folder / "two audio tracks.mkv"), timeout=1e-9):
+            pass
