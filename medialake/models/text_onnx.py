@@ -206,8 +206,7 @@ class OnnxTextModel:
                  "token_type_ids": [e.type_ids for e in encs]}
         feed = {name: np.asarray(feeds[name], dtype=np.int64) for name in self.inputs}
         hidden = self.session.run(None, feed)[0].astype(np.float32, copy=False)
-        mask = feed["attention_mask"].astype(np.float32)[..., None] if "attention_mask" in feed \
-            else np.asarray(feeds["attention_mask"], dtype=np.float32)[..., None]
+        mask = np.asarray(feeds["attention_mask"], dtype=np.float32)[..., None]
         pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
         norm = np.clip(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12, None)  # as torch's normalize
         return (pooled / norm).astype(np.float32, copy=False)
