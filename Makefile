@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --compile -q "torch==2.13.0"
 	$(BIN)/pip install --compile -q -e ".[test]"
+	# the default text model's ONNX graph, exported once into the cache (else the first run's actor does it)
+	$(BIN)/python -m medialake.models.text_onnx all-MiniLM-L6-v2 >/dev/null || echo "text model not exported to ONNX; the text role will try again on first use"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -106,9 +107,34 @@ def cached(key: tuple, factory: Callable[[], Any]) -> Any:
         return _cache[key]
 
 
+def _torch_gpu_build() -> bool:
+    """Whether the installed torch is a CUDA or ROCm build, told from ``torch/version.py``
+    without importing torch (0.5 GiB and a second of CPU): a CPU-only build has no GPU."""
+    import importlib.util
+    import re
+
+    if "torch" in sys.modules:
+        return True  # already paid for: ask it
+    try:
+        spec = importlib.util.find_spec("torch")
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    try:
+        text = (Path(next(iter(spec.submodule_search_locations))) / "version.py").read_text()
+    except OSError:
+        return True  # cannot tell: let torch answer
+    builds = re.findall(r"^(cuda|hip)\s*(?::[^=]*)?=\s*(.+)$", text, re.M)
+    return not builds or any(v.strip() != "None" for _, v in builds)
+
+
 def pick_device(device: str = "auto") -> str:
+    """``device``, or for ``auto`` cuda when torch sees a GPU, else cpu."""
     if device != "auto":
         return device
+    if not _torch_gpu_build():
+        return "cpu"
     try:
         import torch
 

@@ -24,8 +24,8 @@ from medialake.models.embedding import EncoderOptions
 from medialake.models.image_text import ImageEmbedOptions
 from medialake.models.ocr import OcrOptions
 from medialake.models.registry import BUILTIN, DEFAULT_MODELS
-from medialake.models.stage import NoOptions
 from medialake.models.summarizer import SummarizerOptions
+from medialake.models.text import TextOptions
 from medialake.operators.config import DecodeConfig
 from medialake.settings import Frozen, merge, read_yaml_mapping, validate
 
@@ -89,7 +89,8 @@ class IngestConfig(Frozen):
         options=AsrOptions(compute_type="int8", cpu_threads=1, vad_filter=True))
     # text batches of 4, not 32: Ray Data holds rows back until a batch is full, and on a run
     # of tens of segments 32 held the first commit back to ~80% of the run (ingest_bench)
-    text: RoleConfig[NoOptions] = RoleConfig[NoOptions](model=DEFAULT_MODELS["text"], batch_size=4, num_cpus=0.25)
+    # onnxruntime on CPU (options.backend auto): the OCR+text actor imports no torch (README "Tuning")
+    text: RoleConfig[TextOptions] = RoleConfig[TextOptions](model=DEFAULT_MODELS["text"], batch_size=4, num_cpus=0.25)
     image_text: RoleConfig[ImageEmbedOptions] = Field(
         RoleConfig[ImageEmbedOptions](batch_size=16, num_cpus=0.25), description="CLIP/SigLIP: image_vector, frames")
     audio: RoleConfig[EncoderOptions] = Field(
@@ -128,6 +129,8 @@ class IngestConfig(Frozen):
                                            "fuse_light_stages"})
         for role in ROLES:
             payload[role] = {k: payload[role][k] for k in ("model", "options")}
+        for k in ("backend", "threads"):  # the runtime, not the vectors (onnx and torch agree to cos 0.999)
+            payload["text"]["options"].pop(k, None)
         payload["decode"].pop("num_cpus")
         for k in ("timeout_s", "rows_per_block", "concurrency", "resources"):  # limits and placement, not content
             payload["decode"].pop(k, None)
