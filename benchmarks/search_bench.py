@@ -16,7 +16,10 @@ figures reported are the medians over the runs, with their spread.
 With ``--db DIR`` the table, its indexes and the exact top 10 of the queries are kept in
 DIR and reused by the next run with the same N (``--rebuild-index`` rebuilds the vector
 indexes only). A new table is compacted before it is indexed, as ``medialake.store.maintain``
-compacts after an ingest run. ``--prepare`` (generate) and ``--index-only`` (compact and
+compacts after an ingest run. ``--top-file F`` writes the
+hybrid top 10 of every query to F, or compares with F where it exists: run it with the old
+code first (this file imports the checkout it lies in, so copy it there), then the new.
+``--prepare`` (generate) and ``--index-only`` (compact and
 index) do the long untimed work at low priority outside the benchmark lock; ``--vectors
 text_vector`` keeps one vector column, for sizes where two do not fit. The last line is
 ``RESULT n=N vector_p50_ms=X vector_p99_ms=X hybrid_p50_ms=X hybrid_p99_ms=X hybrid_cpu_ms=X
@@ -368,6 +371,33 @@ def breakdown(table, args, nprobes: int, qv, qt, n: int = 100) -> None:
           "(the side-by-side line times the four lists again, together)")
 
 
+def top_file(table, args, nprobes: int, qv, qt) -> None:
+    """``--top-file``: the hybrid top 10 of every query (segment, evidence, fused score,
+    times) written to the file if it does not exist, else compared with it: how much of the
+    top 10 a code change keeps (run once on the old code, then on the new)."""
+    import json
+
+    cfg, got = config(args, nprobes), []
+    for i in range(args.queries):
+        vqs = [VectorQuery(space_of(col), col, qv[col][i], "text") for col in DIMS]
+        got.append([[m.best.segment_id, m.evidence, round(m.score, 6), m.start_s, m.end_s]
+                    for m in find_moments(table, vqs, [qt[i]], None, cfg, 10)[0]])
+    if not os.path.exists(args.top_file):
+        with open(args.top_file, "w") as f:
+            json.dump(got, f)
+        print(f"hybrid top 10 of {len(got)} queries written to {args.top_file}")
+        return
+    with open(args.top_file) as f:
+        old = json.load(f)
+    if len(old) != len(got):
+        raise SystemExit(f"{args.top_file} holds {len(old)} queries, not {len(got)}: use the same --queries")
+    shared = [len({r[0] for r in a} & {r[0] for r in b}) / max(len(b), 1) for a, b in zip(got, old)]
+    order = sum([r[0] for r in a] == [r[0] for r in b] for a, b in zip(got, old))
+    same = sum(a == b for a, b in zip(got, old))
+    print(f"hybrid top 10 against {args.top_file}: {np.mean(shared):.4f} shared, same order in {order} "
+          f"and identical (scores, times) in {same} of {len(got)} queries")
+
+
 def exact_ratio(table, args, qv) -> None:
     col = "text_vector"
     ex, ann = Timed(), Timed()
@@ -449,6 +479,8 @@ def main(argv=None) -> int:
     ap.add_argument("--vectors", nargs="+", choices=list(ALL_DIMS), default=list(ALL_DIMS),
                     help="vector columns to generate and measure (one alone halves the table for sizes that "
                          "do not fit otherwise)")
+    ap.add_argument("--top-file", default=None, help="write the hybrid top 10 of every query to this JSON file, "
+                    "or compare with it where it exists (old code first, then new)")
     args = ap.parse_args(argv)
 
     temp = args.db is None
@@ -481,6 +513,8 @@ def main(argv=None) -> int:
             runs = [one_run(table, args, nprobes, qv, qt, truth, agree_too=r == 0) for r in range(args.repeat)]
             result = report(runs, args, nprobes)
             breakdown(table, args, nprobes, qv, qt)
+            if args.top_file:
+                top_file(table, args, nprobes, qv, qt)
         if args.exact_queries:
             exact_ratio(table, args, qv)
         import resource

@@ -45,8 +45,9 @@ class SearchConfig(Frozen):
     fused_refine_factor: int | None = Field(
         1, ge=1, description="the same for vector lists fused with others: RRF reads their ranks, so 1 (re-rank "
         "the k hits themselves) is enough; 3x50 full vectors per list made hybrid search 1.3x slower at 1M rows "
-        "for the same top 10 (benchmarks/search_bench.py). Null skips re-ranking, but an IVF_HNSW_SQ index then "
-        "returns squared L2 of unit vectors (twice the cosine distance), which the moment gate misreads")
+        "for the same top 10 (benchmarks/search_bench.py). Null skips re-ranking: the index's own distances "
+        "(IVF_HNSW_SQ: about twice the cosine distance) then order each list, and the leaders' exact similarities "
+        "are computed from their vectors, read in one take")
     min_score: float = Field(0.35, ge=0, le=1, description="drop moments whose score (absolute evidence, see "
                              "medialake/search/evidence.py) is below this; 0 keeps the nearest hits whatever they are")
     text_languages: list[str] | None = Field(

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
+
 from medialake.search.fusion import Fused
 from medialake.search.lists import words as _words
 from medialake.search.stopwords import fold, stop_words
@@ -148,3 +150,41 @@ def score(segments: list[Fused], text: str | None, terms: set[str], phrase_ok: b
             if space != "text" and (floor <= 0 or sim >= floor):
                 vouched = True
     return round(best, 4), vouched
+
+
+def exact_similarities(candidates: list[Fused], vectors: list, take) -> None:
+    """Give the hits of vector lists that were not re-ranked on full vectors their exact
+    cosine similarity (and ``_distance``): from the candidates' own vectors, read in one take
+    (``take(row_ids, columns)`` -> Arrow). An index's quantised distance is on its own scale
+    (IVF_HNSW_SQ: about twice the cosine distance, exact ones for a table's unindexed rows),
+    which the gate and the moment merge would misread; re-ranking 50 hits per list to learn
+    the distances of the 30 leaders read more vectors than this take does."""
+    wanted = [vq for vq in vectors if any(similarity_key(vq.name) in f.row for f in candidates)]
+    ids = [f.row["_rowid"] for f in candidates if f.row.get("_rowid") is not None]
+    if not wanted or not ids:
+        return
+    cols = sorted({vq.column for vq in wanted})
+    t = take(ids, ["segment_id", *cols])
+    at = {sid: i for i, sid in enumerate(t.column("segment_id").to_pylist())}
+    sims: dict[str, np.ndarray] = {}
+    for vq in wanted:
+        arr = t.column(vq.column).combine_chunks()
+        dim = arr.type.list_size
+        mat = arr.values.to_numpy(zero_copy_only=False)[arr.offset * dim:(arr.offset + len(arr)) * dim]
+        mat = mat.reshape(len(arr), dim).astype(np.float32, copy=False)
+        q = np.asarray(vq.vector, dtype=np.float32)
+        norms = np.linalg.norm(mat, axis=1) * max(float(np.linalg.norm(q)), 1e-12)
+        s = (mat @ q) / np.maximum(norms, 1e-12)
+        s[np.asarray(arr.is_null())] = np.nan
+        sims[vq.name] = s
+    for f in candidates:
+        i, first = at.get(f.segment_id), True
+        for vq in wanted:
+            key = similarity_key(vq.name)
+            if key not in f.row:
+                continue
+            if i is not None and not np.isnan(sims[vq.name][i]):
+                f.row[key] = (vq.space, float(sims[vq.name][i]))
+                if first:  # rrf kept the first vector list's distance on the row
+                    f.row["_distance"] = 1.0 - float(sims[vq.name][i])
+            first = False

@@ -105,6 +105,37 @@ def phrase_hits(table, text: str, limit: int, *, where: str | None = None, colum
     return q.with_row_id(True).select(columns + ["_score"]).limit(limit).to_arrow().to_pylist()
 
 
+_datasets: dict[int, tuple] = {}
+
+
+def dataset_of(table):
+    """The pylance dataset behind ``table`` at the version the handle reads, opened once per
+    version and handle; None for a table without one (a remote table)."""
+    try:
+        version = table.version
+        hit = _datasets.get(id(table))
+        if hit is not None and hit[0] is table and hit[1] == version:
+            return hit[2]
+        ds = table.to_lance()
+    except (NotImplementedError, AttributeError, ImportError):
+        return None
+    if len(_datasets) >= 16:  # handles come and go (a search opens its own): keep a few
+        _datasets.clear()
+    _datasets[id(table)] = (table, version, ds)
+    return ds
+
+
+def take_rows(table, row_ids: list[int], columns: list[str]):
+    """``columns`` of the rows with ``row_ids`` (an Arrow table, any order). Through pylance's
+    take by row id on the cached dataset where there is one: 4.3 against LanceDB's 6.0 CPU-ms
+    for 30 rows of 8 columns, 0.8 against 3.1 for one column (100k rows; LanceDB plans a query
+    per take). A deleted row is left out by both."""
+    ds = dataset_of(table)
+    if ds is not None:
+        return ds._take_rows(row_ids, columns=columns)
+    return table.take_row_ids(row_ids).select(columns).to_arrow()
+
+
 def fetch_rows(table, hits: list[dict], columns: list[str]) -> dict[str, dict]:
     """``columns`` of the segments behind ``hits`` (dicts with ``segment_id`` and the
     ``_rowid`` the lists return), keyed by segment id. Rows are taken by row id; hits
@@ -115,7 +146,7 @@ def fetch_rows(table, hits: list[dict], columns: list[str]) -> dict[str, dict]:
     ids = [h["_rowid"] for h in hits if h.get("_rowid") is not None]
     out: dict[str, dict] = {}
     if ids:
-        for row in table.take_row_ids(ids).select(cols).to_arrow().to_pylist():
+        for row in take_rows(table, ids, cols).to_pylist():
             out[row["segment_id"]] = row
     missing = [h["segment_id"] for h in hits if h["segment_id"] not in out]
     if missing:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from medialake.search.fusion import Fused
 from medialake.search.lists import words
@@ -102,8 +103,9 @@ def merge(fused: list[Fused], gap_s: float = 1.0, min_ratio: float = 0.5, word_g
     return moments
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """A light English stem, enough to mark ``reviews`` for ``review``."""
+    """A light English stem, enough to mark ``reviews`` for ``review`` (cached, as :func:`fold`)."""
     w = word.lower()
     for suffix in ("ing", "ed", "es", "s", "ly"):
         if len(w) > len(suffix) + 2 and w.endswith(suffix):

@@ -24,7 +24,8 @@ from medialake.search import evidence
 from medialake.search.filters import MEDIA_TYPES, NOTHING, Filters
 from medialake.search.frames import frame_hits, narrow, thumbnails as frame_thumbnails
 from medialake.search.fusion import Ranked, rrf
-from medialake.search.lists import fetch_rows, fulltext_hits, gather, phash_hits, phrase_hits, vector_hits
+from medialake.search.lists import (dataset_of, fetch_rows, fulltext_hits, gather, phash_hits, phrase_hits,
+                                    take_rows, vector_hits)
 from medialake.search.moments import Moment, mark, merge, query_terms, stem
 from medialake.search.spaces import VectorQuery, embed_query
 from medialake.store import Store, sql_in
@@ -80,7 +81,7 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     if frames is not None and cfg.weight("frames") > 0:
         calls += [(f"frames<-{vq.source}", cfg.weight("frames"),
                    lambda vq=vq: evidence.annotate(f"frames<-{vq.source}", vq.space, frame_hits(
-                       frames, vq.vector, k, where=where, nprobes=cfg.nprobes, refine_factor=refine, ef=cfg.ef)))
+                       frames, vq.vector, k, where=where, nprobes=cfg.nprobes, refine_factor=refine or 1, ef=cfg.ef)))
                   for vq in vectors if vq.space == "image_text"]
     calls += text_calls
     if hashes and cfg.weight("phash") > 0:
@@ -95,7 +96,8 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     # the lists return ids and scores only; one take by row id then reads what moments need
     # (times, text, timed words) for the leading hits, and a second the winners' thumbnails
     candidates = fused[: 3 * limit]
-    names = table.schema.names
+    ds = dataset_of(table)  # its schema is at hand; LanceDB's table.schema asks its event loop
+    names = (ds.schema if ds is not None else table.schema).names
     # one take for the leaders, their thumbnails included: a second take for the winners'
     # thumbnails cost as much CPU as the first (a take's cost is per call, not per byte, at
     # these sizes; benchmarks/search_bench.py breakdown)
@@ -106,6 +108,8 @@ def find_moments(table, vectors: list[VectorQuery], texts: list[str], where: str
     for f in candidates:
         f.row.update(details.get(f.segment_id, {}))
     candidates = [f for f in candidates if f.row.get("asset_id") is not None]  # deleted since the lists ran
+    if not refine and vectors:  # the lists' distances are the index's own: exact ones for the leaders
+        evidence.exact_similarities(candidates, vectors, lambda ids, c: take_rows(table, ids, c))
     for f in candidates:
         evidence.tighten(f, query, terms, stem, cfg.word_pad_s) or narrow(f.row)
     moments = merge(candidates, cfg.merge_gap_s, cfg.merge_min_ratio, cfg.word_gap_s)

@@ -27,8 +27,11 @@ ENGLISH = frozenset("a an and are as at be been but by can could did do does for
                     "you your".split())
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(word: str) -> str:
-    """``word`` lower-cased without diacritics (``Mezerník`` -> ``mezernik``)."""
+    """``word`` lower-cased without diacritics (``Mezerník`` -> ``mezernik``). Cached: the
+    evidence of a hybrid query folds the words of its 30 leaders' texts, most of them seen
+    before."""
     nfkd = unicodedata.normalize("NFKD", word.lower())
     return "".join(c for c in nfkd if not unicodedata.combining(c))
 

@@ -8,6 +8,7 @@ import pytest
 from medialake import store as st
 from medialake.search.config import SearchConfig
 from medialake.search.query import find_moments
+from medialake.search.lists import vector_hits
 from medialake.search.spaces import VectorQuery
 
 
@@ -55,11 +56,49 @@ def test_refine_factor_governs_a_lone_vector_list_and_fused_refine_factor_fused_
     assert np.allclose(got, want, atol=1e-5)
     got, want = distances(fused_exact, ["word7 other7"])
     assert np.allclose(got, want, atol=1e-5)
-    # not re-ranked: the index's scalar-quantised distances, which are not the exact ones
+    # not re-ranked, the list returns the index's scalar-quantised distances, not the exact
+    # ones; the leaders' similarities (and distances) are then computed from their vectors
+    raw = vector_hits(table, "text_vector", q, 20, nprobes=20, refine_factor=None, columns=["segment_id"])
+    assert np.abs(np.array([h["_distance"] for h in raw]) - exact_distance(v, q, [h["segment_id"] for h in raw])).max() > 1e-3
     for cfg, texts in ((fused_exact, []), (lone_exact, ["word7 other7"])):
         got, want = distances(cfg, texts)
-        assert np.abs(got - want).max() > 1e-3
+        assert np.allclose(got, want, atol=1e-5)
     assert SearchConfig().fused_refine_factor == 1 and SearchConfig().refine_factor == 3
+
+
+def test_fetch_rows_reads_a_table_as_it_is_now(indexed, tmp_path):
+    from medialake.search.lists import dataset_of, fetch_rows
+
+    table, _ = indexed
+    t = lancedb.connect(str(tmp_path)).create_table("x", table.search().limit(50).to_arrow())
+    hits = t.search().with_row_id(True).select(["segment_id"]).limit(5).to_list()
+    assert set(fetch_rows(t, hits, ["text"])) == {h["segment_id"] for h in hits}
+    assert dataset_of(t) is dataset_of(t)  # opened once per version
+    t.delete(f"segment_id = '{hits[0]['segment_id']}'")
+    rows = fetch_rows(t, hits, ["text"])  # a newer version: the deleted row is gone
+    assert hits[0]["segment_id"] not in rows and len(rows) == 4
+    assert dataset_of(t).version == t.version
+
+
+def test_exact_similarities_replace_the_index_distances_of_the_leaders():
+    from medialake.search.evidence import exact_similarities, similarity_key
+    from medialake.search.fusion import Fused
+
+    vecs = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 0.0]], dtype=np.float32)
+    taken = pa.table({"segment_id": ["a", "b", "c"],
+                      "v": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1)), 2)})
+    taken = taken.set_column(1, "v", pa.array([[1.0, 0.0], [0.6, 0.8], None], pa.list_(pa.float32(), 2)))
+    q = [VectorQuery("text", "v", np.array([2.0, 0.0]), "text"), VectorQuery("text", "v", np.array([0.0, 1.0]), "x")]
+    k0, k1 = similarity_key(q[0].name), similarity_key(q[1].name)
+    fs = [Fused("a", 1, {"_rowid": 0, "_distance": 0.5, k0: ("text", 0.5)}),
+          Fused("b", 1, {"_rowid": 1, "_distance": 0.9, k1: ("text", 0.1)}),
+          Fused("c", 1, {"_rowid": 2, "_distance": 0.3, k0: ("text", 0.7)}),  # no vector: kept as it was
+          Fused("d", 1, {"segment_id": "d"})]
+    exact_similarities(fs, q, lambda ids, cols: taken)
+    assert fs[0].row[k0] == ("text", 1.0) and fs[0].row["_distance"] == 0.0
+    assert fs[1].row[k1][1] == pytest.approx(0.8) and fs[1].row["_distance"] == pytest.approx(0.2)
+    assert fs[2].row[k0] == ("text", 0.7) and fs[2].row["_distance"] == 0.3
+    assert fs[3].row == {"segment_id": "d"}
 
 
 def test_an_ivf_pq_index_re_ranks_enough_candidates_on_full_vectors(tmp_path):
