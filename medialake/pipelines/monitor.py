@@ -18,6 +18,8 @@ import threading
 
 from ray.data._internal.execution.execution_callback import ExecutionCallback
 
+from medialake.pipelines import output_wait
+
 #: Bounds of the wait :func:`adapt_executor_wait` sets: Ray's own 0.1 s, and 1 s.
 EXECUTOR_WAIT_MIN_S, EXECUTOR_WAIT_MAX_S = 0.1, 1.0
 
@@ -128,6 +130,7 @@ class StageMonitor(ExecutionCallback):
             _state["stage"] = stage
             if read is not None:
                 _state["decoded"] = max(read, _state["decoded"] or 0)
+        output_wait.stepped()  # outputs of this step are queued: wake the stream's consumer
 
     def before_execution_starts(self, executor) -> None:
         reset()
@@ -136,13 +139,17 @@ class StageMonitor(ExecutionCallback):
         # the last outputs may still be on their way to the driver: keep the files decoded
         with _lock:
             _state["stage"] = None
+        output_wait.stepped()
 
     def after_execution_fails(self, executor, error: Exception) -> None:
         reset()
+        output_wait.stepped()
 
 
 def install(ctx=None) -> None:
-    """Register :class:`StageMonitor` with the current DataContext (once)."""
+    """Register :class:`StageMonitor` with the current DataContext (once), and let the
+    stream's consumer wait for the loop's steps (:func:`medialake.pipelines.output_wait.install`)."""
+    output_wait.install()
     if ctx is None:
         import ray.data
 
