@@ -14,6 +14,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from medialake.lazy_imports import defer_lance_rest_client as _defer
+
+_defer()  # Lance's REST client (0.7 CPU-s an import) loads only if used
+
 __all__ = ["ingest", "search", "__version__"]
 
 
