@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from medialake import arrow
+from medialake.models.clap_features import ClapFeatures
 from medialake.models.embedding import DualEncoder, EmbedStage
 
 
@@ -41,6 +42,7 @@ class AudioTextEncoder(DualEncoder):
         self.window = int(getattr(self.processor, "nb_max_samples", 10 * self.rate))
         audio_cfg = getattr(self.model.config, "audio_config", None)
         self.truncation = "fusion" if getattr(audio_cfg, "enable_fusion", False) else "rand_trunc"
+        self.features = ClapFeatures(self.processor) if ClapFeatures.fits(self.processor) else self.processor
 
     @property
     def feature_extractor(self):
@@ -50,7 +52,7 @@ class AudioTextEncoder(DualEncoder):
         if not clips:
             return self._empty()
         waves = [resample(c, sample_rate, self.rate)[: self.window] for c in clips]
-        feats = self.processor(waves, sampling_rate=self.rate, return_tensors="pt", truncation=self.truncation)
+        feats = self.features(waves, sampling_rate=self.rate, return_tensors="pt", truncation=self.truncation)
         inputs = {k: v.to(self.device) for k, v in feats.items()}
         inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
         return self._features(**inputs)
