@@ -27,7 +27,7 @@ EXECUTOR_WAIT_MIN_S, EXECUTOR_WAIT_MAX_S = 0.1, 1.0
 #: running operators. ``max_tasks_in_flight_per_actor`` (2) keeps a second batch queued at
 #: each actor, so an actor whose task ends idles only if the loop sleeps through the whole
 #: queued task: with a wait of a quarter of the task time, it never does.
-EXECUTOR_WAIT_SHARE = 0.25
+EXECUTOR_WAIT_SHARE = float(os.environ.get("MEDIALAKE_EXECUTOR_WAIT_SHARE", "0.25"))
 
 
 def adaptive_wait(task_times: list[float]) -> float | None:
