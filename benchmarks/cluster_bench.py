@@ -14,7 +14,7 @@ Starts (and later stops, by the process ids of what it started, nothing else):
   registers them under this machine's address all the same, which is as reachable.)
 
 Then ingests a generated corpus (tiny WAV files, cut in 0.5 s windows: >= 5,000 segments
-by default) with one model role (a tiny random CLAP audio encoder, tests/tiny_models.py)
+by default: 10,700) with one model role (a tiny random CLAP audio encoder, tests/tiny_models.py)
 into ``s3://<bucket>/lake``, the driver being a process of its own (``_cluster_driver.py``,
 what ``medialake ingest --address`` runs; its CPU counts from interpreter start to exit, as
 ``os.wait4`` reports it, less only the profile's sampling thread): the model actors write the
@@ -27,7 +27,8 @@ offers ``models`` then, so the pool moves there and the run finishes on the head
 assets committed before the loss must all still be there. The test of the cluster path
 (tests/jobs/test_cluster_bench.py) runs this script small, without a loss.
 
-    python benchmarks/cluster_bench.py                    # 100 files x 26 s: 5,200 segments
+    python benchmarks/cluster_bench.py                    # 200 files x 26 s: 10,700 segments
+    python benchmarks/cluster_bench.py --files 100        # 5,250 segments (the default before 2026-12-04)
     python benchmarks/cluster_bench.py --files 6 --seconds 3 --kill-worker
 """
 
@@ -452,7 +453,7 @@ def run(a) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--files", type=int, default=100)
+    ap.add_argument("--files", type=int, default=200, help="WAV files (200: 10,700 segments)")
     ap.add_argument("--seconds", type=float, default=26.0, help="length of each WAV (0.5 s windows)")
     ap.add_argument("--no-profile", action="store_true",
                     help="no per-phase and per-thread breakdown of the driver's CPU (nothing sampled in it)")
