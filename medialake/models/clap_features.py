@@ -4,7 +4,7 @@ CLAP's feature extractor (transformers' ``ClapFeatureExtractor``) fills a clip s
 its 10 s window by repeating it (``padding="repeatpad"``) and then takes a 1024-point FFT
 every 10 ms: 1,001 frames for every clip, however short. A 0.5 s segment is repeated 20
 times, so 20 frames in 21 are copies of a frame already computed, and the FFTs are most of
-the audio role's CPU on short segments (about 40 of 55 ms a clip with a small model).
+the audio role's CPU on short segments (41 of 63 ms a clip with the tests' tiny CLAP).
 
 :class:`ClapFeatures` wraps one extractor. When a clip's length is a whole number of hops,
 every frame that lies wholly inside the repeats holds the same samples as one frame of the
