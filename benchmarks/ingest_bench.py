@@ -88,7 +88,8 @@ def segment_map(db: str) -> dict[str, str | None]:
 # --------------------------------------------------------------------------- stages alone
 
 def role_alone(step, batches: list[pa.Table]) -> tuple[float, float, list[pa.Table]]:
-    """Run one model role as an actor pool of its configured size and CPUs.
+    """Run one model role as an actor pool of its configured size, CPUs and threads (an
+    actor of ``threads: 2`` runs two batches at once, as in the pipeline).
 
     Returns (seconds until every actor has loaded its model, seconds to process all
     batches once loaded, output batches).
@@ -112,6 +113,9 @@ def role_alone(step, batches: list[pa.Table]) -> tuple[float, float, list[pa.Tab
             return self.fn(batch)
 
     opts = {"num_cpus": args.get("num_cpus") or 0}
+    threads = max(1, step.role.threads)
+    if threads > 1:
+        opts["max_concurrency"] = threads
     if args.get("num_gpus"):
         opts["num_gpus"] = args["num_gpus"]
     size = args["compute"].max_size if hasattr(args["compute"], "max_size") else step.role.concurrency
@@ -122,7 +126,7 @@ def role_alone(step, batches: list[pa.Table]) -> tuple[float, float, list[pa.Tab
     load = time.perf_counter() - t0
     refs = [ray.put(b) for b in batches]
     t1 = time.perf_counter()
-    outs = list(ActorPool(actors).map(lambda a, r: a.run.remote(r), refs))
+    outs = list(ActorPool([a for a in actors for _ in range(threads)]).map(lambda a, r: a.run.remote(r), refs))
     run = time.perf_counter() - t1
     for a in actors:
         ray.kill(a)
@@ -295,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                          capture_output=True, text=True).stdout.strip() == "True"
     print(f"machine: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
           f"GPU: {'yes' if gpu else 'none'}; load average {os.getloadavg()[0]:.2f}")
-    print("config:", {n: {"model": r.model, "concurrency": r.concurrency, "num_cpus": r.num_cpus,
+    print("config:", {n: {"model": r.model, "concurrency": r.concurrency, "threads": r.threads, "num_cpus": r.num_cpus,
                           "batch_size": r.batch_size, **r.options.model_dump(exclude_defaults=True)} for n, r in roles(cfg).items() if r.model},
           "decode.num_cpus =", cfg.decode.num_cpus)
 

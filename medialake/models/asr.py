@@ -63,12 +63,15 @@ class SpeechRecognizer:
     def __init__(self, model: str = "whisper-base", device: str = "auto", compute_type: str = "int8",
                  cpu_threads: int = 0, beam_size: int = 1, vad_filter: bool = False,
                  word_timestamps: bool = False, language: str | None = None,
-                 languages: tuple[str, ...] | None = None, seed: int = 0):
+                 languages: tuple[str, ...] | None = None, seed: int = 0, num_workers: int = 1):
         from faster_whisper import WhisperModel
 
         self.device = check_device(device)
         ct = compute_type if self.device == "cpu" else "float16"
-        self.model = WhisperModel(resolve(model), device=self.device, compute_type=ct, cpu_threads=cpu_threads)
+        # num_workers: CTranslate2 replicas, so that many threads transcribe at once (the
+        # role's `threads`); each replica runs `cpu_threads` threads
+        self.model = WhisperModel(resolve(model), device=self.device, compute_type=ct, cpu_threads=cpu_threads,
+                                  num_workers=num_workers)
         self.beam_size = beam_size
         self.vad_filter = vad_filter
         self.word_timestamps = word_timestamps
@@ -95,6 +98,8 @@ class SpeechRecognizer:
             kw = {k: v for k, v in kw.items() if k in ("language", "max_new_tokens", "dtype")}
         else:
             kw = {k: v for k, v in kw.items() if k not in ("max_new_tokens", "dtype")}
+            if kw.get("num_workers", 1) == 1:
+                kw.pop("num_workers", None)  # the same cache key as before for one worker
         key = ("asr", which, model, pick_device(device), tuple(sorted(kw.items())))
         return cached(key, lambda: klass(model, device, **kw))
 
@@ -244,7 +249,7 @@ class AsrStage(ModelStage):
             model, self.device, o.backend, compute_type=o.compute_type, cpu_threads=o.cpu_threads,
             beam_size=o.beam_size, vad_filter=o.vad_filter, word_timestamps=o.word_timestamps,
             language=o.language, languages=tuple(o.languages) if o.languages else None,
-            max_new_tokens=o.max_new_tokens, dtype=o.dtype)
+            max_new_tokens=o.max_new_tokens, dtype=o.dtype, num_workers=self.threads)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         texts: list[str | None] = []

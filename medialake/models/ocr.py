@@ -13,6 +13,7 @@ stage (an actor pool in the pipeline): it fills ``ocr_text`` for rows with a pic
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -133,6 +134,9 @@ class TextRecognizer:
         self.engine = RapidOCR(det_limit_type="min", det_limit_side_len=det_side, **kw)
         self.min_confidence = min_confidence
         self.text_filter = text_filter
+        # rapidocr keeps per-call state on the engine (the detector's resize op), so two
+        # threads of one actor (a pool with `threads` > 1) read one picture at a time
+        self._lock = threading.Lock()
 
     @classmethod
     def shared(cls, min_confidence: float = 0.6, threads: int = 1, det_side: int = DET_SIDE,
@@ -143,7 +147,8 @@ class TextRecognizer:
     def read(self, image: Image.Image) -> list[OcrLine]:
         """The lines of text in ``image``, top to bottom, each split into words."""
         arr = np.asarray(image.convert("RGB"))[:, :, ::-1]  # rapidocr expects BGR like OpenCV
-        result, _ = self.engine(np.ascontiguousarray(arr), return_word_box=True)
+        with self._lock:
+            result, _ = self.engine(np.ascontiguousarray(arr), return_word_box=True)
         lines = []
         for item in result or []:
             box, text, score = item[0], str(item[1]), float(item[2])

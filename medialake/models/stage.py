@@ -49,11 +49,15 @@ class ModelStage:
     light: ClassVar[bool] = False
 
     def __init__(self, model: str, *, device: str = "auto", batch_size: int | None = None,
-                 options: Frozen | dict | None = None):
+                 options: Frozen | dict | None = None, threads: int = 1):
         self.model = model
         self.device = device
         self.batch_size = batch_size or self.default_batch_size
         self.options = self.typed_options(options)
+        #: batches the actor may run through this stage at once, each in its own thread
+        #: (the role's ``threads``): a stage whose model needs a worker per call (CTranslate2)
+        #: asks for that many; a stage with Python state shared across calls guards it
+        self.threads = threads
 
     @classmethod
     def typed_options(cls, options: Frozen | dict | None) -> Frozen:

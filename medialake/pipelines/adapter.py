@@ -75,25 +75,47 @@ def payload_drops(plan: list[Step]) -> tuple[tuple[str, ...], list[tuple[str, ..
     return at_decode, [tuple(c for c in schema.PAYLOADS if last.get(c) == i) for i in range(len(plan))]
 
 
-def fuse(plan: list[Step], available_gpus: float) -> list[list[Step]]:
-    """The plan's steps grouped into actor pools, in order: consecutive light stages
-    (:attr:`~medialake.models.stage.ModelStage.light`, e.g. OCR then the text encoder) that
-    ask for the same pool (concurrency, custom resources) and no GPU share one pool, whose
-    actor runs them as a :class:`~medialake.models.stage.StageChain`; every other step is
-    a pool of its own."""
+def fuse(plan: list[Step], available_gpus: float, mode: str = "cpu") -> list[list[Step]]:
+    """The plan's steps grouped into actor pools, in order (``mode``: the config's
+    ``fuse_stages``). ``cpu``: consecutive steps that take no GPU and ask for the same
+    custom resources share one pool; on a CPU machine that is every model role, one
+    process per actor holding all the models, as a loop would (the stages compete for the
+    same cores anyway, so separate pools buy no parallelism, only processes). ``light``:
+    only consecutive light stages (:attr:`~medialake.models.stage.ModelStage.light`, e.g.
+    OCR then the text encoder) that ask for the same pool (concurrency, threads, custom
+    resources). ``none``: a pool per step. A fused pool's actor runs its steps as a
+    :class:`~medialake.models.stage.StageChain`."""
     groups: list[list[Step]] = []
     for step in plan:
         prev = groups[-1][-1] if groups else None
-        if prev is not None and _fusible(prev, step, available_gpus):
+        if prev is not None and _fusible(prev, step, available_gpus, mode):
             groups[-1].append(step)
         else:
             groups.append([step])
     return groups
 
 
-def _fusible(a: Step, b: Step, available_gpus: float) -> bool:
-    return (a.cls.light and b.cls.light and gpus_for(a, available_gpus) == 0 == gpus_for(b, available_gpus)
-            and a.role.concurrency == b.role.concurrency and a.role.resources == b.role.resources)
+def _fusible(a: Step, b: Step, available_gpus: float, mode: str) -> bool:
+    if mode == "none" or gpus_for(a, available_gpus) or gpus_for(b, available_gpus) \
+            or a.role.resources != b.role.resources:
+        return False
+    if mode == "cpu":
+        return True
+    return (a.cls.light and b.cls.light and a.role.concurrency == b.role.concurrency
+            and a.role.threads == b.role.threads)
+
+
+def pool_role(group: list[Step]) -> RoleConfig:
+    """The role config that sizes the pool of ``group`` (:func:`fuse`): the first step's,
+    with the most actors (``auto`` if any step says so), the most threads and the largest
+    CPU reservation of its steps. Each thread runs the steps one after another, so it
+    never holds more than its largest stage's reservation at a time."""
+    roles = [s.role for s in group]
+    if len(roles) == 1:
+        return roles[0]
+    conc = "auto" if any(r.concurrency == "auto" for r in roles) else max(r.concurrency for r in roles)
+    return roles[0].model_copy(update={"concurrency": conc, "threads": max(r.threads for r in roles),
+                                       "num_cpus": max(r.num_cpus for r in roles)})
 
 
 def cluster_nodes() -> list[dict[str, float]]:
@@ -184,10 +206,15 @@ def stage_args(step: Step, available_gpus: float | None = None) -> dict:
     gpus = gpus_for(step, sum(n.get("GPU", 0.0) for n in nodes) if available_gpus is None else available_gpus)
     device = role.device if gpus > 0 or role.device == "cpu" else "cpu"
     size = pool_size(role, gpus, nodes)
-    pool = ray.data.ActorPoolStrategy(size=size) if isinstance(size, int) else \
-        ray.data.ActorPoolStrategy(min_size=size[0], max_size=size[1])
+    threads = {}
+    if role.threads > 1:  # each actor runs that many batches at once, in threads (the UDF too)
+        ctx = ray.data.DataContext.get_current()
+        threads = dict(max_concurrent_calls_per_actor=role.threads, enable_true_multi_threading=True,
+                       max_tasks_in_flight_per_actor=role.threads * ctx.max_tasks_in_flight_per_actor)
+    pool = ray.data.ActorPoolStrategy(size=size, **threads) if isinstance(size, int) else \
+        ray.data.ActorPoolStrategy(min_size=size[0], max_size=size[1], **threads)
     kwargs = {"model": role.model, "device": device, "batch_size": role.batch_size, "options": role.options,
-              **step.decode_settings}
+              **({"threads": role.threads} if role.threads > 1 else {}), **step.decode_settings}
     return dict(
         fn_constructor_kwargs=kwargs,
         batch_size=role.batch_size,
@@ -237,16 +264,18 @@ def new_ledger():
 def pool_args(group: list[Step], available_gpus: float | None = None) -> tuple[str, type, dict]:
     """(pool name, stage class, ``map_batches`` keyword arguments) of one pool of
     :func:`fuse`: a single step's :func:`stage_args`, or for fused steps a
-    :class:`~medialake.models.stage.StageChain` of them named ``ocr+text``, with the
-    smallest batch size of its parts and the sum of their CPU reservations."""
+    :class:`~medialake.models.stage.StageChain` of them named e.g. ``asr+ocr+text``, sized
+    by :func:`pool_role`, with the smallest batch size of its parts; each part is built
+    with its own role's settings and the pool's threads."""
     if len(group) == 1:
         return group[0].name, group[0].cls, stage_args(group[0], available_gpus)
-    parts = [stage_args(step, available_gpus) for step in group]
-    args = dict(parts[0])
+    role = pool_role(group)
+    args = stage_args(Step(group[0].name, group[0].cls, role, group[0].decode_settings), available_gpus)
+    parts = [stage_args(Step(step.name, step.cls, step.role.model_copy(update={"threads": role.threads}),
+                             step.decode_settings), available_gpus) for step in group]
     args["fn_constructor_kwargs"] = {"parts": tuple((step.cls, p["fn_constructor_kwargs"])
                                                     for step, p in zip(group, parts))}
     args["batch_size"] = min(p["batch_size"] for p in parts)
-    args["num_cpus"] = sum(p["num_cpus"] for p in parts)
     return "+".join(step.name for step in group), StageChain, args
 
 

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from medialake.errors import ConfigError
 from medialake.models.asr import AsrOptions
@@ -43,6 +43,10 @@ class RoleConfig(Frozen, Generic[OptionsT]):
     batch_size: int = Field(8, ge=1)
     concurrency: int | Literal["auto"] = Field(
         1, description='actors in the pool; "auto": from 1 up to as many as the cluster\'s resources hold')
+    threads: int = Field(
+        1, ge=1, description="batches each actor runs at once, each in a thread of its own (Ray Data's "
+                             "max_concurrent_calls_per_actor): models that release the GIL (CTranslate2, onnxruntime) "
+                             "then do a second actor's work without a second process")
     num_cpus: float = Field(0.5, gt=0, description="CPUs reserved per actor (fractions avoid deadlocks on small machines)")
     num_gpus: float = Field(0.0, ge=0, description="GPUs per actor; fractions share a GPU")
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -82,10 +86,12 @@ class IngestConfig(Frozen):
 
     profile: str = "offline"
     decode: DecodeConfig = DecodeConfig()
-    # Whisper base multilingual, 2 actors x 1 thread, VAD, greedy, word times: chosen on real
-    # speech (benchmarks/asr_bench.py, README "Speech recognition"); `--profile fast`: tiny.en.
+    # Whisper base multilingual, VAD, greedy, word times: chosen on real speech
+    # (benchmarks/asr_bench.py, README "Speech recognition"); `--profile fast`: tiny.en.
+    # One actor running two batches at once (two CTranslate2 workers of one thread each):
+    # both cores busy, one process (README "Tuning").
     asr: RoleConfig[AsrOptions] = RoleConfig[AsrOptions](
-        model=DEFAULT_MODELS["asr"], batch_size=2, concurrency=2, num_cpus=0.5,
+        model=DEFAULT_MODELS["asr"], batch_size=2, concurrency=1, threads=2, num_cpus=0.5,
         options=AsrOptions(compute_type="int8", cpu_threads=1, vad_filter=True))
     # text batches of 4, not 32: Ray Data holds rows back until a batch is full, and on a run
     # of tens of segments 32 held the first commit back to ~80% of the run (ingest_bench)
@@ -104,9 +110,11 @@ class IngestConfig(Frozen):
         RoleConfig[SummarizerOptions](model=DEFAULT_MODELS["summarizer"], options=SummarizerOptions(max_sentences=3)),
         description="one summary per asset, after the run (extractive or a causal LM)")
     retries: RetryConfig = RetryConfig()
-    fuse_light_stages: bool = Field(
-        True, description="run consecutive light roles (ocr, text) that ask for the same CPU pool in one actor: "
-                          "one process holds both models (false: one pool per role)")
+    fuse_stages: Literal["cpu", "light", "none"] = Field(
+        "cpu", description="which consecutive model roles share one actor pool, one process holding their models: "
+                           "cpu: every role without a GPU share that asks for the same custom resources (on a CPU "
+                           "machine, all of them); light: only light roles (ocr, text) with the same pool; none: "
+                           "one pool per role")
     commit_every: int = Field(256, ge=1, description="segments written (as fragments) before the sink commits them")
     commit_every_s: float = Field(2.0, ge=0, description="seconds between commits while segments or done assets wait")
     on_error: Literal["record", "raise"] = Field(
@@ -122,11 +130,23 @@ class IngestConfig(Frozen):
         }
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_fuse_switch(cls, data: Any) -> Any:
+        """``fuse_light_stages`` (before ``fuse_stages``; it wins when given): true is ``light``, false ``none``."""
+        if isinstance(data, dict) and "fuse_light_stages" in data:
+            data = dict(data)
+            old = data.pop("fuse_light_stages")
+            if not isinstance(old, bool):
+                raise ValueError(f"fuse_light_stages must be true or false, not {old!r}; or use fuse_stages")
+            data["fuse_stages"] = "light" if old else "none"
+        return data
+
     def config_hash(self) -> str:
         """A short stable hash of everything that changes what lands in the tables."""
         # which files a scan picks up (extensions) does not change what one file becomes
         payload = self.model_dump(exclude={"on_error", "retries", "commit_every", "commit_every_s", "extensions",
-                                           "fuse_light_stages"})
+                                           "fuse_stages"})
         for role in ROLES:
             payload[role] = {k: payload[role][k] for k in ("model", "options")}
         for k in ("backend", "threads"):  # the runtime, not the vectors (onnx and torch agree to cos 0.999)

@@ -4,7 +4,7 @@ The plan, top to bottom::
 
     file records ──decode (tasks: decode+chunk)──> asr ──> ocr ──> captioner ──> text
         ──> image_text ──> audio (actor pools, one per role with a model; consecutive
-            light roles with the same pool, e.g. ocr and text on CPU, share one actor)
+            roles without a GPU share one pool, e.g. all of them on a CPU machine)
         ──> fragment write (in the last stage's process) ──> commits (driver)
         ──> summaries (driver, per asset, after the sink; see ``medialake.pipelines.summaries``)
 
@@ -101,8 +101,8 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
     # less per role.
     if ledger is None:
         ledger = new_ledger()
-    # light neighbours (OCR, text) share one actor pool: one process for both models
-    pools = fuse(model_steps, cluster_gpus()) if cfg.fuse_light_stages else [[s] for s in model_steps]
+    # neighbours that take no GPU share one actor pool: one process for their models
+    pools = fuse(model_steps, cluster_gpus(), cfg.fuse_stages)
     tasks = decode_tasks(cfg, pool_args(pools[0])[2] if pools else None, cluster_nodes())
     if tasks and not cfg.decode.concurrency:
         tasks = min(tasks, table.num_rows)  # a cap above the files makes Ray Data warn that it cannot reach it

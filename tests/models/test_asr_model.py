@@ -86,3 +86,22 @@ def test_detection_is_restricted_to_the_archive_languages():
     assert AsrOptions(languages=["cs", "nl"]).languages == ["cs", "nl"]
     with pytest.raises(Exception):
         AsrOptions(languages="cs")
+
+
+@pytest.mark.slow
+def test_an_actor_with_two_threads_transcribes_two_batches_at_once_as_one_thread_would(samples):
+    """`asr.threads: 2` (the default pool: one actor, two calls at once) gives CTranslate2
+    two workers, and two batches transcribed together give the words one at a time gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clips = [pcm_of(samples, rel)[: 16000 * 8] for rel in ("audio/lighthouse_keeper.mp3", "video/cockatoo_budget.mp4")]
+    batches = [pa.table({"audio": pa.array([c.tobytes()], pa.binary()), "start_s": [0.0]}) for c in clips]
+    opts = {"cpu_threads": 1, "vad_filter": True}
+    one = AsrStage(model="whisper-tiny.en", device="cpu", options=opts)
+    two = AsrStage(model="whisper-tiny.en", device="cpu", options=opts, threads=2)
+    assert one.asr.model.model.num_workers == 1 and two.asr.model.model.num_workers == 2
+    serial = [one(b).select(["transcript", "words"]).to_pylist() for b in batches]
+    assert all(rows[0]["transcript"] for rows in serial)
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda b: two(b).select(["transcript", "words"]).to_pylist(), batches * 2))
+    assert together == serial * 2

@@ -122,3 +122,20 @@ def test_near_identical_readings_count_as_one_text():
     assert same_text("Quarterly budget review", "QUARTERLY  BUDGET REVIEW")
     assert same_text("Quarterly budget review", "Quarterly budqet review")  # one misread letter
     assert not same_text("Quarterly budget review", "Fresh bread on Tuesday")
+
+
+@pytest.mark.slow
+def test_two_threads_of_one_actor_read_their_own_pictures():
+    """A pool with `threads: 2` reads two pictures at once in one process; rapidocr keeps
+    per-call state on its engine (the detector's resize op), so the reader serialises it
+    and each thread gets its own picture's lines, whatever the sizes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ocr = TextRecognizer.shared()
+    pictures = [rendered(["QUARTERLY BUDGET REVIEW"], size=(640, 100)),
+                rendered(["Fresh bread on Tuesday"], size=(900, 300))] * 4
+    alone = [[l.text for l in ocr.read(p)] for p in pictures[:2]]
+    assert alone == [["QUARTERLY BUDGET REVIEW"], ["Fresh bread on Tuesday"]]
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda p: [l.text for l in ocr.read(p)], pictures))
+    assert together == alone * 4

@@ -103,51 +103,87 @@ def test_a_stage_built_by_hand_checks_its_options_too():
     assert AsrStage.typed_options(None).beam_size == 1
 
 
-def test_pools_and_tasks_are_named_by_role(ray_local, samples):
-    from medialake.operators.scan import scan
-
-    cfg = load_config()
-    ds = build(scan(str(samples), cfg.extensions)[:1], cfg)
+def _logical_names(ds) -> list[str]:
     names, op = [], ds._logical_plan.dag
     while op is not None:
         names.append(op.name)
         op = op.input_dependencies[0] if op.input_dependencies else None
-    assert names[::-1] == ["FromBlocks", "MapBatches(decode)", "MapBatches(asr)", "MapBatches(ocr+text)"]
-    apart = build(scan(str(samples), cfg.extensions)[:1], cfg.model_copy(update={"fuse_light_stages": False}))
-    names, op = [], apart._logical_plan.dag
-    while op is not None:
-        names.append(op.name)
-        op = op.input_dependencies[0] if op.input_dependencies else None
-    assert names[:2] == ["MapBatches(text)", "MapBatches(ocr)"]
+    return names[::-1]
+
+
+def test_pools_and_tasks_are_named_by_role(ray_local, samples):
+    from medialake.operators.scan import scan
+
+    cfg = load_config()
+    one = scan(str(samples), cfg.extensions)[:1]
+    assert _logical_names(build(one, cfg)) == ["FromBlocks", "MapBatches(decode)", "MapBatches(asr+ocr+text)"]
+    light = cfg.model_copy(update={"fuse_stages": "light"})
+    assert _logical_names(build(one, light)) == ["FromBlocks", "MapBatches(decode)", "MapBatches(asr)",
+                                                 "MapBatches(ocr+text)"]
+    apart = cfg.model_copy(update={"fuse_stages": "none"})
+    assert _logical_names(build(one, apart))[2:] == ["MapBatches(asr)", "MapBatches(ocr)", "MapBatches(text)"]
+
+
+def test_the_old_fuse_switch_still_loads():
+    assert load_config(overrides={"fuse_light_stages": False}).fuse_stages == "none"
+    assert load_config(overrides={"fuse_light_stages": True}).fuse_stages == "light"
+    with pytest.raises(ConfigError, match="fuse_light_stages"):
+        load_config(overrides={"fuse_light_stages": "yes please"})
+    with pytest.raises(ConfigError, match="fuse_stages"):
+        load_config(overrides={"fuse_stages": "all"})
+
+
+def test_cpu_roles_share_one_pool_and_gpu_roles_keep_their_own():
+    plan = steps(load_config())
+    assert [[s.name for s in g] for g in fuse(plan, 0.0)] == [["asr", "ocr", "text"]]
+    # on a GPU cluster ASR and the text encoder take GPU shares, OCR does not: apart
+    assert [[s.name for s in g] for g in fuse(plan, 1.0)] == [["asr"], ["ocr"], ["text"]]
+    # roles placed on other nodes (custom resources) stay apart
+    placed = steps(load_config(overrides={"ocr": {"resources": {"models": 0.01}}}))
+    assert [[s.name for s in g] for g in fuse(placed, 0.0)] == [["asr"], ["ocr"], ["text"]]
+    cap = steps(load_config(overrides={"captioner": {"model": "m"}}))
+    assert [[s.name for s in g] for g in fuse(cap, 0.0)] == [["asr", "ocr", "captioner", "text"]]
+    assert [len(g) for g in fuse(plan, 0.0, "none")] == [1, 1, 1]
 
 
 def test_light_neighbours_with_the_same_cpu_pool_share_one_actor():
     plan = steps(load_config())
-    assert [[s.name for s in g] for g in fuse(plan, 0.0)] == [["asr"], ["ocr", "text"]]
-    # on a GPU cluster the text encoder takes a GPU share and OCR does not: apart
-    assert [[s.name for s in g] for g in fuse(plan, 1.0)] == [["asr"], ["ocr"], ["text"]]
+    assert [[s.name for s in g] for g in fuse(plan, 0.0, "light")] == [["asr"], ["ocr", "text"]]
+    assert [[s.name for s in g] for g in fuse(plan, 1.0, "light")] == [["asr"], ["ocr"], ["text"]]
     # different pools (here: two OCR actors, one text actor) stay apart
     two = steps(load_config(overrides={"ocr": {"concurrency": 2}}))
-    assert [len(g) for g in fuse(two, 0.0)] == [1, 1, 1]
+    assert [len(g) for g in fuse(two, 0.0, "light")] == [1, 1, 1]
     # a heavy stage in between (the captioner) breaks the chain
     cap = steps(load_config(overrides={"captioner": {"model": "m"}}))
-    assert [[s.name for s in g] for g in fuse(cap, 0.0)] == [["asr"], ["ocr"], ["captioner"], ["text"]]
+    assert [[s.name for s in g] for g in fuse(cap, 0.0, "light")] == [["asr"], ["ocr"], ["captioner"], ["text"]]
 
 
-def test_a_fused_pool_builds_both_stages_with_their_own_settings(ray_local):
+def test_a_fused_pool_builds_each_stage_with_its_own_settings(ray_local):
+    from medialake.models.asr import AsrStage
     from medialake.models.ocr import OcrStage
     from medialake.models.stage import StageChain
     from medialake.models.text import TextEmbedStage
 
-    cfg = load_config(overrides={"ocr": {"batch_size": 6, "options": {"det_side": 256}}, "text": {"batch_size": 4}})
-    ocr_text = fuse(steps(cfg), 0.0)[1]
-    name, cls, args = pool_args(ocr_text, available_gpus=0.0)
-    assert name == "ocr+text" and cls is StageChain
-    assert args["batch_size"] == 4 and args["num_cpus"] == cfg.ocr.num_cpus + cfg.text.num_cpus
+    cfg = load_config(overrides={"ocr": {"batch_size": 6, "options": {"det_side": 256}}, "text": {"batch_size": 4},
+                                 "asr": {"batch_size": 3}})
+    name, cls, args = pool_args(fuse(steps(cfg), 0.0)[0], available_gpus=0.0)
+    assert name == "asr+ocr+text" and cls is StageChain
+    # the smallest batch, the largest reservation, the pool's threads for every part
+    assert args["batch_size"] == 3 and args["num_cpus"] == max(cfg.asr.num_cpus, cfg.ocr.num_cpus, cfg.text.num_cpus)
     parts = args["fn_constructor_kwargs"]["parts"]
-    assert [c for c, _ in parts] == [OcrStage, TextEmbedStage]
-    assert parts[0][1]["options"].det_side == 256 and parts[0][1]["batch_size"] == 6
-    assert parts[1][1]["model"] == "all-MiniLM-L6-v2"
+    assert [c for c, _ in parts] == [AsrStage, OcrStage, TextEmbedStage]
+    assert parts[1][1]["options"].det_side == 256 and parts[1][1]["batch_size"] == 6
+    assert parts[2][1]["model"] == "all-MiniLM-L6-v2"
+    assert [p["threads"] for _, p in parts] == [cfg.asr.threads] * 3
+    pool = args["compute"]
+    assert pool.min_size == pool.max_size == 1 and pool.max_concurrent_calls_per_actor == cfg.asr.threads == 2
+    assert pool.enable_true_multi_threading
+    # a pool of single-threaded actors is Ray Data's default one
+    single = stage_args(steps(load_config(overrides={"asr": {"threads": 1}}))[0], 0.0)
+    assert single["compute"].max_concurrent_calls_per_actor is None and "threads" not in single["fn_constructor_kwargs"]
+    # the largest pool of the fused roles sizes it
+    bigger = load_config(overrides={"text": {"concurrency": 3}})
+    assert pool_args(fuse(steps(bigger), 0.0)[0], 0.0)[2]["compute"].max_size == 3
 
 
 def test_a_stage_chain_runs_its_parts_in_order():
@@ -170,7 +206,7 @@ def test_every_stage_of_a_plan_shares_one_attempt_ledger(ray_local, samples):
     """One ledger actor per run, not one process per role (its keys carry the role)."""
     from medialake.operators.scan import scan
 
-    cfg = load_config()
+    cfg = load_config(overrides={"fuse_stages": "none"})
     ds = build(scan(str(samples), cfg.extensions)[:1], cfg)
     ledgers, op = [], ds._logical_plan.dag
     while op is not None:
@@ -178,7 +214,7 @@ def test_every_stage_of_a_plan_shares_one_attempt_ledger(ray_local, samples):
         if "ledger" in kwargs:
             ledgers.append(kwargs["ledger"])
         op = op.input_dependencies[0] if op.input_dependencies else None
-    assert len(ledgers) == 2  # asr, ocr+text
+    assert len(ledgers) == 3  # asr, ocr, text
     assert len({a._actor_id for a in ledgers}) == 1
 
 
@@ -205,7 +241,7 @@ def test_decode_tasks_follow_the_cores_not_the_files():
     assert decode_tasks(placed, None, [{"CPU": 8.0, "decode": 1.0}, {"CPU": 16.0, "models": 1.0}]) == 4
     cfg = load_config()
     first = stage_args(steps(cfg)[0], 0.0)
-    assert decode_tasks(cfg, first, [{"CPU": 2.0}]) is None  # fused into the ASR actors, which bound it
+    assert decode_tasks(cfg, first, [{"CPU": 2.0}]) is None  # fused into the model actors, which bound it
     apart = load_config(overrides={"decode": {"num_cpus": 0.25}})
     assert decode_tasks(apart, stage_args(steps(apart)[0], 0.0), [{"CPU": 4.0}]) == 2
 
@@ -228,9 +264,11 @@ def test_the_decode_cap_keeps_decode_fused_into_the_first_pool(ray_local, sample
             op = op.input_dependencies[0] if op.input_dependencies else None
         return names[::-1], cap
 
-    assert physical(load_config()) == (["Input", "MapBatches(decode)->MapBatches(asr)", "MapBatches(ocr+text)"], None)
+    assert physical(load_config()) == (["Input", "MapBatches(decode)->MapBatches(asr+ocr+text)"], None)
+    assert physical(load_config(overrides={"fuse_stages": "light"})) == (
+        ["Input", "MapBatches(decode)->MapBatches(asr)", "MapBatches(ocr+text)"], None)
     # ray_local has 2 CPUs: 1 decode task at a time, not 2 / decode.num_cpus = 4
     assert physical(load_config(overrides={role: {"model": None} for role in ROLES})) == (
         ["Input", "MapBatches(decode)"], 1)
     apart, cap = physical(load_config(overrides={"decode": {"num_cpus": 0.25}}))
-    assert apart[1:3] == ["MapBatches(decode)", "MapBatches(asr)"] and cap == 1
+    assert apart[1:3] == ["MapBatches(decode)", "MapBatches(asr+ocr+text)"] and cap == 1
