@@ -183,6 +183,7 @@ def naive(corpus: str, db: str, cfg: IngestConfig, defaults: bool = False) -> di
     models = []
     for step in steps(cfg):
         kwargs = dict(stage_args(step)["fn_constructor_kwargs"])
+        kwargs.pop("threads", None)  # one call at a time: the loop's model runs on every core instead
         opts = kwargs["options"]
         if defaults:
             opts = opts.model_copy(update=LIBRARY_DEFAULTS.get(step.name, {}))

@@ -12,9 +12,16 @@ through :class:`RetryingStage`, which wraps the stage's class:
   own is not tried again;
 - a row out of attempts becomes a marker row with ``error`` set: the sink records its
   file as a failed asset with the reason, and the run completes.
+
+An actor that runs several batches at once (a role's ``threads``) runs first tries side by
+side, and a retry alone: a process death during a retry is then charged to the rows being
+retried only, never to a neighbour that happened to share the process.
 """
 
 from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
 
 import pyarrow as pa
 
@@ -40,6 +47,42 @@ class AttemptLedger:
     def clear(self, keys: list[str]) -> None:
         for k in keys:
             self.tries.pop(k, None)
+
+
+class SharedOrAlone:
+    """A lock that many holders share (first tries) or one holds alone (retries)."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._alone = False
+        self._waiting_alone = 0
+
+    @contextmanager
+    def shared(self):
+        with self._cond:
+            self._cond.wait_for(lambda: not self._alone and not self._waiting_alone)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def alone(self):
+        with self._cond:
+            self._waiting_alone += 1
+            self._cond.wait_for(lambda: not self._alone and not self._shared)
+            self._waiting_alone -= 1
+            self._alone = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._alone = False
+                self._cond.notify_all()
 
 
 def _keys(step: str, batch: pa.Table) -> list[str]:
@@ -71,6 +114,7 @@ class RetryingStage:
         self.ledger = ledger
         self.attempts = attempts
         self.drop = drop  # payload columns no later stage reads: nulled on the way out
+        self.lock = SharedOrAlone()  # first tries side by side, retries alone (module docstring)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         out = self._run(batch)
@@ -89,12 +133,14 @@ class RetryingStage:
         before = self._get(self.ledger.begin.remote(batch_keys))
         if max(before, default=0) == 0:  # first time here: run the batch whole
             try:
-                out = self.inner(batch)
+                with self.lock.shared():
+                    out = self.inner(batch)
                 self.ledger.clear.remote(batch_keys)
                 return out
             except Exception:  # noqa: BLE001 - retried row by row below
                 pass
-        out = self._row_by_row(batch, keys)
+        with self.lock.alone():
+            out = self._row_by_row(batch, keys)
         self.ledger.clear.remote(batch_keys)
         return out
 

@@ -31,10 +31,13 @@ def _rows():
         for u in URIS])
 
 
-def test_dying_and_raising_inputs_become_failed_rows_and_the_run_completes(ray_local, tmp_path):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_dying_and_raising_inputs_become_failed_rows_and_the_run_completes(ray_local, tmp_path, threads):
+    """With ``threads: 2`` both blocks run in one process at once, so a death takes the
+    other block with it; retries run alone, so only the poisoned row is charged."""
     ray = ray_local
     cfg = IngestConfig(retries=RetryConfig(attempts=2))
-    role = RoleConfig[flaky_models.FlakyOptions](model="flaky", batch_size=4, num_cpus=0.25,
+    role = RoleConfig[flaky_models.FlakyOptions](model="flaky", batch_size=4, num_cpus=0.25, threads=threads,
                                                  options={"marker_dir": str(tmp_path)})
     step = Step("flaky", flaky_models.Flaky, role)
     ds = ray.data.from_arrow([_rows().slice(0, 4), _rows().slice(4, 4)])
@@ -125,3 +128,34 @@ def test_the_attempt_ledger_lives_on_the_drivers_node_and_comes_back_when_killed
         assert time.monotonic() < deadline, "the ledger was not restarted"
         time.sleep(0.1)
     assert ray.get(ledger.begin.remote(["decode:x"]), timeout=60) == [0]
+
+
+def test_retries_wait_for_the_batches_beside_them_and_hold_the_process_alone():
+    import threading
+    import time
+
+    from medialake.pipelines.retry import SharedOrAlone
+
+    lock, log = SharedOrAlone(), []
+
+    def first_try(name):
+        with lock.shared():
+            log.append(f"{name}+")
+            time.sleep(0.2)
+            log.append(f"{name}-")
+
+    def retry():
+        time.sleep(0.05)
+        with lock.alone():
+            log.append("retry+")
+            time.sleep(0.1)
+            log.append("retry-")
+
+    threads = [threading.Thread(target=first_try, args=("a",)), threading.Thread(target=retry),
+               threading.Thread(target=lambda: (time.sleep(0.1), first_try("b")))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # a and the retry overlap nothing; b, which came while the retry waited, runs after it
+    assert log == ["a+", "a-", "retry+", "retry-", "b+", "b-"]
