@@ -208,12 +208,12 @@ def stage_args(step: Step, available_gpus: float | None = None) -> dict:
     size = pool_size(role, gpus, nodes)
     threads = {}
     if role.threads > 1:  # each actor runs that many batches at once, in threads (the UDF too)
-        from medialake.pipelines.runtime import DATA_CONTEXT_DEFAULTS
-
-        queued = ray.data.DataContext.get_current().max_tasks_in_flight_per_actor \
-            or DATA_CONTEXT_DEFAULTS["max_tasks_in_flight_per_actor"]
-        threads = dict(max_concurrent_calls_per_actor=role.threads, enable_true_multi_threading=True,
-                       max_tasks_in_flight_per_actor=role.threads * queued)
+        threads = dict(max_concurrent_calls_per_actor=role.threads, enable_true_multi_threading=True)
+        # batches queued per actor scale with its threads; unset (a DataContext that
+        # tune_data_context did not set), Ray Data's own default already scales with them
+        queued = ray.data.DataContext.get_current().max_tasks_in_flight_per_actor
+        if queued:
+            threads["max_tasks_in_flight_per_actor"] = role.threads * queued
     pool = ray.data.ActorPoolStrategy(size=size, **threads) if isinstance(size, int) else \
         ray.data.ActorPoolStrategy(min_size=size[0], max_size=size[1], **threads)
     kwargs = {"model": role.model, "device": device, "batch_size": role.batch_size, "options": role.options,
