@@ -131,12 +131,21 @@ class TextRecognizer:
         if det_side < 32:
             raise ModelError(f"ocr det_side {det_side} is too small; use 320 (or 736, rapidocr's default)")
         kw = {"intra_op_num_threads": threads} if threads else {}
-        self.engine = RapidOCR(det_limit_type="min", det_limit_side_len=det_side, **kw)
+        self._new_engine = lambda: RapidOCR(det_limit_type="min", det_limit_side_len=det_side, **kw)
+        # rapidocr keeps per-call state on the engine (the detector's resize op), so each
+        # thread of an actor (a pool with `threads` > 1) reads with an engine of its own: two
+        # threads read two pictures at once (2.9 s against 5.4 s for 20 pictures), and a
+        # second engine's sessions added no measurable RSS (373 MiB with one or two)
+        self._local = threading.local()
+        self.engine = self._local.engine = self._new_engine()
         self.min_confidence = min_confidence
         self.text_filter = text_filter
-        # rapidocr keeps per-call state on the engine (the detector's resize op), so two
-        # threads of one actor (a pool with `threads` > 1) read one picture at a time
-        self._lock = threading.Lock()
+
+    def _engine(self):
+        engine = getattr(self._local, "engine", None)
+        if engine is None:
+            engine = self._local.engine = self._new_engine()
+        return engine
 
     @classmethod
     def shared(cls, min_confidence: float = 0.6, threads: int = 1, det_side: int = DET_SIDE,
@@ -147,8 +156,7 @@ class TextRecognizer:
     def read(self, image: Image.Image) -> list[OcrLine]:
         """The lines of text in ``image``, top to bottom, each split into words."""
         arr = np.asarray(image.convert("RGB"))[:, :, ::-1]  # rapidocr expects BGR like OpenCV
-        with self._lock:
-            result, _ = self.engine(np.ascontiguousarray(arr), return_word_box=True)
+        result, _ = self._engine()(np.ascontiguousarray(arr), return_word_box=True)
         lines = []
         for item in result or []:
             box, text, score = item[0], str(item[1]), float(item[2])

@@ -153,6 +153,16 @@ def pool_size(role: RoleConfig, gpus: float, nodes: list[dict[str, float]]) -> i
     return (1, max(1, n))
 
 
+def decode_fuses(cfg: IngestConfig, first_pool: dict | None) -> bool:
+    """Whether Ray Data fuses the decode tasks into the first model pool (``first_pool``: its
+    :func:`stage_args`): both ask for the same CPUs, no GPU, the same custom resources and
+    Ray options, and ``decode.concurrency`` leaves the number of tasks to the pool."""
+    d = cfg.decode
+    return (first_pool is not None and not d.concurrency and not first_pool.get("num_gpus")
+            and first_pool["num_cpus"] == d.num_cpus and first_pool.get("resources", {}) == dict(d.resources)
+            and not restart_args(cfg))
+
+
 def decode_tasks(cfg: IngestConfig, first_pool: dict | None, nodes: list[dict[str, float]]) -> int | None:
     """Most decode tasks at once (``TaskPoolStrategy(size=...)``), or None for Ray Data's own.
 
@@ -171,8 +181,7 @@ def decode_tasks(cfg: IngestConfig, first_pool: dict | None, nodes: list[dict[st
     d = cfg.decode
     if d.concurrency:
         return d.concurrency
-    if first_pool is not None and not first_pool.get("num_gpus") and first_pool["num_cpus"] == d.num_cpus \
-            and first_pool.get("resources", {}) == dict(d.resources) and not restart_args(cfg):
+    if decode_fuses(cfg, first_pool):
         return None
     if not nodes:
         return None
@@ -283,14 +292,23 @@ def pool_args(group: list[Step], available_gpus: float | None = None) -> tuple[s
 
 
 def apply_step(ds, step: Step | list[Step], cfg: IngestConfig, ledger=None, drop: tuple[str, ...] = (),
-               then=None):
+               then=None, per_file: bool = False):
     """``ds.map_batches`` of one model stage (or of a pool of fused ones, :func:`fuse`)
     under the retry policy of ``cfg``; ``drop``: payload columns the stage nulls in its
     output (no later stage reads them); ``then``: a batch callable applied to the output in
-    the same actor (the fragment writer)."""
+    the same actor (the fragment writer).
+
+    ``per_file``: decode is fused into this pool (:func:`decode_fuses`), so each of its
+    tasks takes one file and runs its decoded blocks through the stages as they come
+    (``batch_size=None``; each stage still calls its model ``batch_size`` inputs at a
+    time). Ray Data bundles a fused task's input to the larger batch size of the two, so
+    with ``batch_size: 2`` each task decoded and transcribed two files one after the other:
+    the run's last task kept one thread busy for two files' time while the rest idled."""
     if ledger is None:
         ledger = new_ledger()
     name, cls, args = pool_args(step if isinstance(step, list) else [step])
+    if per_file:
+        args["batch_size"] = None
     args["fn_constructor_kwargs"] = {"stage": cls, "role": name, "ledger": ledger,
                                      "attempts": cfg.retries.attempts, "drop": tuple(drop), "then": then,
                                      **args["fn_constructor_kwargs"]}

@@ -26,8 +26,8 @@ import pyarrow as pa
 from medialake import schema
 from medialake.operators.config import DecodeConfig
 from medialake.operators.decode import decode_stream, failed_row, to_stream_table
-from medialake.pipelines.adapter import (STAGES, apply_step, cluster_gpus, cluster_nodes, decode_tasks, fuse,
-                                         new_ledger, payload_drops, pool_args, steps)
+from medialake.pipelines.adapter import (STAGES, apply_step, cluster_gpus, cluster_nodes, decode_fuses,
+                                         decode_tasks, fuse, new_ledger, payload_drops, pool_args, steps)
 from medialake.pipelines.config import IngestConfig, RoleConfig
 
 __all__ = ["build", "decode", "records_table", "vector_dims"]
@@ -80,8 +80,9 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
     import ray
 
     # photos first: one segment each, so whole assets are done (and searchable) as soon as
-    # the pools are up, while the long files follow in their order
-    table = records_table(sorted(records, key=lambda r: r.media_type != "image"))
+    # the pools are up; then the long files, largest first, so the run does not end on one
+    # long file while the other workers have nothing left (longest first)
+    table = records_table(sorted(records, key=lambda r: (r.media_type != "image", -(r.size or 0))))
     model_steps = steps(cfg)
     at_decode, after_step = payload_drops(model_steps)
     at_decode = tuple(c for c in at_decode if c not in keep)
@@ -103,9 +104,16 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
         ledger = new_ledger()
     # neighbours that take no GPU share one actor pool: one process for their models
     pools = fuse(model_steps, cluster_gpus(), cfg.fuse_stages)
-    tasks = decode_tasks(cfg, pool_args(pools[0])[2] if pools else None, cluster_nodes())
+    first_pool = pool_args(pools[0])[2] if pools else None
+    tasks = decode_tasks(cfg, first_pool, cluster_nodes())
     if tasks and not cfg.decode.concurrency:
         tasks = min(tasks, table.num_rows)  # a cap above the files makes Ray Data warn that it cannot reach it
+    # decode fused into the first pool: a task per file, whose blocks of the pool's batch size
+    # go through its stages as they are decoded (adapter.apply_step, per_file)
+    per_file = decode_fuses(cfg, first_pool)
+    if per_file:
+        decode_cfg = decode_cfg.model_copy(update={"rows_per_block": min(decode_cfg.rows_per_block,
+                                                                         first_pool["batch_size"])})
     ds = ds.map_batches(
         partial(decode, cfg=decode_cfg, raise_errors=cfg.on_error == "raise", drop=at_decode,
                 writer=None if model_steps else writer, ledger=ledger, attempts=cfg.retries.attempts),
@@ -117,7 +125,8 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
     for i, group in enumerate(pools):
         drop = tuple(c for d in after_step[first : first + len(group)] for c in d)
         first += len(group)
-        ds = apply_step(ds, group, cfg, ledger=ledger, drop=drop, then=writer if i == len(pools) - 1 else None)
+        ds = apply_step(ds, group, cfg, ledger=ledger, drop=drop, then=writer if i == len(pools) - 1 else None,
+                        per_file=i == 0 and per_file)
     return ds
 
 

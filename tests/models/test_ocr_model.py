@@ -127,15 +127,22 @@ def test_near_identical_readings_count_as_one_text():
 @pytest.mark.slow
 def test_two_threads_of_one_actor_read_their_own_pictures():
     """A pool with `threads: 2` reads two pictures at once in one process; rapidocr keeps
-    per-call state on its engine (the detector's resize op), so the reader serialises it
-    and each thread gets its own picture's lines, whatever the sizes."""
+    per-call state on its engine (the detector's resize op), so each thread reads with an
+    engine of its own and gets its own picture's lines, whatever the sizes."""
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    ocr = TextRecognizer.shared()
+    ocr = TextRecognizer()
+    made, new_engine = [], ocr._new_engine
+    ocr._new_engine = lambda: made.append(threading.get_ident()) or new_engine()
     pictures = [rendered(["QUARTERLY BUDGET REVIEW"], size=(640, 100)),
                 rendered(["Fresh bread on Tuesday"], size=(900, 300))] * 4
     alone = [[l.text for l in ocr.read(p)] for p in pictures[:2]]
     assert alone == [["QUARTERLY BUDGET REVIEW"], ["Fresh bread on Tuesday"]]
+    assert made == []  # the engine built with the reader serves the thread that built it
+    readers = set()
     with ThreadPoolExecutor(2) as pool:
-        together = list(pool.map(lambda p: [l.text for l in ocr.read(p)], pictures))
+        together = list(pool.map(lambda p: readers.add(threading.get_ident()) or [l.text for l in ocr.read(p)],
+                                 pictures))
     assert together == alone * 4
+    assert sorted(made) == sorted(readers)  # one engine per thread, made once
