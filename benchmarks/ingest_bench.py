@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nround {k + 1} of {a.repeat} (the least loaded machine):")
     print(f"[1] medialake ingest ({a.profile}): {e['s']:.1f} s wall, {e['cpu_s']:.1f} CPU-s ("
           + ", ".join(f"{kk} {v:.1f}" for kk, v in e["cpu_parts"].items()) + f")\n    {e['summary'].line()}")
-    print("[2] each stage alone on the same corpus (decode ran just before [1]; model roles: actor pool of\n"
+    print("[2] each stage alone on the same corpus (decode ran just after [1]; model roles: actor pool of\n"
           "    the configured size and CPUs, timed after load; then the write):")
     for name, sec in stages.items():
         print(f"      {name:<14} {sec:7.1f} s wall {cpu[name]:7.1f} CPU-s" + ("   <- slowest" if name == slowest else ""))

@@ -272,3 +272,45 @@ def test_the_decode_cap_keeps_decode_fused_into_the_first_pool(ray_local, sample
         ["Input", "MapBatches(decode)"], 1)
     apart, cap = physical(load_config(overrides={"decode": {"num_cpus": 0.25}}))
     assert apart[1:3] == ["MapBatches(decode)", "MapBatches(asr+ocr+text)"] and cap == 1
+
+
+def _logical_ops(ds) -> dict:
+    ops, op = {}, ds._logical_plan.dag
+    while op is not None:
+        ops[op.name] = op
+        op = op.input_dependencies[0] if op.input_dependencies else None
+    return ops
+
+
+def test_the_pool_decode_is_fused_into_takes_a_file_per_task(ray_local, samples):
+    """Ray Data bundles a fused task's input rows to the larger batch size of the two ops:
+    with the pool's batch size of 2, each task decoded and ran two files one after the
+    other, and the run ended on one thread's two files while the other thread idled. Where
+    decode is fused in, the pool maps whole blocks (a file's, as it decodes them) and decode
+    cuts its blocks to the pool's batch size, so a file's first segments still pass at once."""
+    from medialake.operators.scan import scan
+
+    records = scan(str(samples), load_config().extensions)
+    fused = _logical_ops(build(records, load_config()))
+    assert fused["MapBatches(asr+ocr+text)"].batch_size is None
+    assert fused["MapBatches(decode)"].batch_size == 1
+    assert fused["MapBatches(decode)"].fn.keywords["cfg"].rows_per_block == 2  # min(asr 2, ocr 4, text 4)
+    apart = _logical_ops(build(records, load_config(overrides={"decode": {"num_cpus": 0.25}})))
+    assert apart["MapBatches(asr+ocr+text)"].batch_size == 2  # not fused: batches of the stages' size
+    assert apart["MapBatches(decode)"].fn.keywords["cfg"].rows_per_block == load_config().decode.rows_per_block
+
+
+def test_photos_come_first_then_the_largest_files(ray_local, samples):
+    from medialake.operators.scan import scan
+
+    records = scan(str(samples), load_config().extensions)
+    assert {r.media_type for r in records} >= {"image", "video", "audio"}
+    import ray
+
+    bundles = _logical_ops(build(records, load_config()))["FromBlocks"].input_data
+    order = [ray.get(b.block_refs[0]).column("asset_id")[0].as_py() for b in bundles]
+    by_id = {r.asset_id: r for r in records}
+    kinds = [by_id[a].media_type == "image" for a in order]
+    assert kinds == sorted(kinds, reverse=True)  # every photo before every long file
+    long_sizes = [by_id[a].size for a in order if by_id[a].media_type != "image"]
+    assert long_sizes == sorted(long_sizes, reverse=True) and len(long_sizes) >= 2
