@@ -6,7 +6,8 @@ it reads and writes, its typed options and its GPU share. Here those declaration
 the config's :class:`~medialake.pipelines.config.RoleConfig` (pool size, batch size,
 CPUs, GPUs, device) and the cluster (GPUs or not), and become one ``map_batches`` call:
 the stage wrapped by :class:`~medialake.pipelines.retry.RetryingStage` under a class
-named after its role, so Ray's logs and dashboard show ``MapBatches(asr)`` (fused roles: ``MapBatches(asr+ocr+text)``).
+named after its role, so Ray's logs and dashboard show ``MapBatches(asr)`` (roles fused
+into one pool: ``MapBatches(asr+ocr+text)``).
 """
 
 from __future__ import annotations
