@@ -113,7 +113,7 @@ def role_alone(step, batches: list[pa.Table]) -> tuple[float, float, list[pa.Tab
             return self.fn(batch)
 
     opts = {"num_cpus": args.get("num_cpus") or 0}
-    threads = max(1, getattr(step.role, "threads", 1))
+    threads = max(1, getattr(step.role, "threads", 1))  # getattr: trees before `threads` (README A/Bs)
     if threads > 1:
         opts["max_concurrency"] = threads
     if args.get("num_gpus"):
@@ -300,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
                          capture_output=True, text=True).stdout.strip() == "True"
     print(f"machine: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
           f"GPU: {'yes' if gpu else 'none'}; load average {os.getloadavg()[0]:.2f}")
-    print("config:", {n: {"model": r.model, "concurrency": r.concurrency, "threads": getattr(r, "threads", 1), "num_cpus": r.num_cpus,
+    print("config:", {n: {"model": r.model, "concurrency": r.concurrency, "threads": getattr(r, "threads", 1),
+                          "num_cpus": r.num_cpus,
                           "batch_size": r.batch_size, **r.options.model_dump(exclude_defaults=True)} for n, r in roles(cfg).items() if r.model},
           "decode.num_cpus =", cfg.decode.num_cpus)
 
@@ -323,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     res["imports_s"] = time.perf_counter() - t
 
     def one_round(i: int) -> dict:
-        """decode alone, end to end, each role alone, the write alone, the naive loop: back to back."""
+        """end to end, decode alone, each role alone, the write alone, the naive loop: back to back."""
         r: dict = {"loadavg": [os.getloadavg()[0]]}
         # end to end first, on the Ray that `medialake ingest` would find. Run after decode
         # alone (as up to 2026-12-04), it met that run's decode task worker still alive and

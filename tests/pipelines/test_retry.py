@@ -131,31 +131,52 @@ def test_the_attempt_ledger_lives_on_the_drivers_node_and_comes_back_when_killed
 
 
 def test_retries_wait_for_the_batches_beside_them_and_hold_the_process_alone():
+    """Step by step, with events (no timing): a retry waits for the first try beside it, and a
+    first try that comes while the retry waits runs after the retry."""
     import threading
     import time
 
     from medialake.pipelines.retry import SharedOrAlone
 
     lock, log = SharedOrAlone(), []
+    a_in, a_go, retry_go = threading.Event(), threading.Event(), threading.Event()
 
-    def first_try(name):
+    def first_try(name, inside=None, go=None):
         with lock.shared():
             log.append(f"{name}+")
-            time.sleep(0.2)
+            if inside:
+                inside.set()
+            if go:
+                go.wait(10)
             log.append(f"{name}-")
 
     def retry():
-        time.sleep(0.05)
         with lock.alone():
             log.append("retry+")
-            time.sleep(0.1)
+            retry_go.wait(10)
             log.append("retry-")
 
-    threads = [threading.Thread(target=first_try, args=("a",)), threading.Thread(target=retry),
-               threading.Thread(target=lambda: (time.sleep(0.1), first_try("b")))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    # a and the retry overlap nothing; b, which came while the retry waited, runs after it
+    def until(cond):
+        deadline = time.monotonic() + 10
+        while not cond():
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+
+    a = threading.Thread(target=first_try, args=("a", a_in, a_go))
+    a.start()
+    assert a_in.wait(10)
+    r = threading.Thread(target=retry)
+    r.start()
+    until(lambda: lock._waiting_alone == 1)  # the retry waits for a
+    b = threading.Thread(target=first_try, args=("b",))
+    b.start()
+    time.sleep(0.05)
+    assert log == ["a+"]  # neither the retry nor b has started beside a
+    a_go.set()
+    until(lambda: "retry+" in log)
+    time.sleep(0.05)
+    assert log == ["a+", "a-", "retry+"]  # b waits while the retry holds the process alone
+    retry_go.set()
+    for t in (a, r, b):
+        t.join(10)
     assert log == ["a+", "a-", "retry+", "retry-", "b+", "b-"]
