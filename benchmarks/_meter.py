@@ -45,6 +45,18 @@ class TreeMeter:
             parts["driver"] = max(parts["driver"] - self.own_cpu_s, 0.0)
         return parts
 
+    @property
+    def cpu_by_label(self) -> dict[str, float]:
+        """CPU-s per process label (an actor's or task's title, a daemon's program; a worker
+        that ran several things counts under its last title), largest first."""
+        out: dict[str, float] = {}
+        for p, last in self._cpu_last.items():
+            label = "driver" if p == self.pid else self._label.get(p, "ray::IDLE")
+            out[label] = out.get(label, 0.0) + last - self._cpu_first.get(p, 0.0)
+        if self.pid == os.getpid() and "driver" in out:
+            out["driver"] = max(out["driver"] - self.own_cpu_s, 0.0)
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
     def sample(self, first: bool = False) -> None:
         try:
             root = psutil.Process(self.pid)

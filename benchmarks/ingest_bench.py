@@ -222,7 +222,7 @@ def run_e2e(corpus: str, db: str, cfg: IngestConfig) -> dict:
         t = time.perf_counter()
         summary = medialake.ingest(corpus, db, config=cfg, full=True)
         wall = time.perf_counter() - t
-    return {"s": wall, "cpu_s": mem.cpu_s, "cpu_parts": mem.cpu_parts, "peak": mem.peak,
+    return {"s": wall, "cpu_s": mem.cpu_s, "cpu_parts": mem.cpu_parts, "cpu_labels": mem.cpu_by_label, "peak": mem.peak,
             "peak_parts": mem.peak_parts, "peak_procs": mem.peak_procs, "summary": summary}
 
 
@@ -237,16 +237,19 @@ def run_naive(a, corpus: str, db: str, defaults: bool) -> dict:
         cmd += ["--set", item]
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with TreeMeter() as idle:
+        t = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         with TreeMeter(proc.pid) as nmem:
             out, _ = proc.communicate()
+        wall = time.perf_counter() - t
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         raise SystemExit(f"naive loop failed with exit code {proc.returncode}")
     nv = json.loads(out.strip().splitlines()[-1])
     own = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
     ray_idle = sum(last - idle._cpu_first.get(p, 0.0) for p, last in idle._cpu_last.items() if p not in nmem._cpu_last)
-    return {**nv, "peak_rss": nmem.peak, "process_cpu_s": own, "ray_idle_cpu_s": ray_idle}
+    return {**nv, "peak_rss": nmem.peak, "process_cpu_s": own, "ray_idle_cpu_s": ray_idle,
+            "process_s": wall}
 
 
 # --------------------------------------------------------------------------- main
@@ -338,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             ledger = new_ledger()  # ended here, as medialake.ingest ends its run's, not left to the GC
             decoded = list(build(records, without_models(cfg), keep=needed, ledger=ledger).iter_batches(
                 batch_size=None, batch_format="pyarrow"))
-            ray.kill(ledger)
+            ledger.close()
             stages["decode+chunk"] = time.perf_counter() - t
         cpu["decode+chunk"] = m.cpu_s
         r["rows"] = sum(b.num_rows for b in decoded)
@@ -404,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nround {k + 1} of {a.repeat} (the least loaded machine):")
     print(f"[1] medialake ingest ({a.profile}): {e['s']:.1f} s wall, {e['cpu_s']:.1f} CPU-s ("
           + ", ".join(f"{kk} {v:.1f}" for kk, v in e["cpu_parts"].items()) + f")\n    {e['summary'].line()}")
+    print("    CPU-s by process: " + ", ".join(f"{kk} {v:.1f}" for kk, v in list(e["cpu_labels"].items())[:8]))
     print("[2] each stage alone on the same corpus (decode ran just after [1]; model roles: actor pool of\n"
           "    the configured size and CPUs, timed after load; then the write):")
     for name, sec in stages.items():
@@ -462,10 +466,55 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[6] 5 sample files from a cold start: medialake {res['small']['medialake_s']:.1f} s (process: "
               f"imports, Ray start, models), naive loop {res['small']['loop_s']:.1f} s (process: imports, models): "
               f"{res['small']['ratio']:.2f}x")
+    if "naive_tuned" in r:
+        res["floors"] = floors(r, res, os.cpu_count() or 1)
+        f = res["floors"]
+        print(f"[7] floors on {f['cores']} cores: a run takes at least its CPU-s / cores. medialake's "
+              f"{e['cpu_s']:.1f} CPU-s -> {f['own_floor_s']:.1f} s: speedup_vs_naive_tuned at most "
+              f"{f['speedup_at_own_cpu']:.2f} at this CPU. A stream that spent only the loop's "
+              f"{r['naive_tuned']['cpu_s']:.1f} CPU-s, beside an idle Ray ({f['ray_idle_cores']:.2f} cores while the "
+              f"loop ran) -> {f['loop_floor_s']:.1f} s: at most {f['speedup_at_loop_cpu']:.2f}; with this run's "
+              f"{f['ray_overhead_cpu_s']:.1f} CPU-s outside the model workers (driver, Ray Data's actors, daemons) "
+              f"added to the loop's -> {f['loop_plus_overhead_floor_s']:.1f} s: at most "
+              f"{f['speedup_at_loop_cpu_plus_overhead']:.2f}.\n"
+              f"    memory: Ray's own processes at medialake's peak (daemons, Ray Data's actors, idle workers) "
+              f"{f['ray_own_rss'] / gib:.2f} GiB + the driver (Ray Data's executor, the commits) "
+              f"{f['driver_rss'] / gib:.2f} GiB + a model worker at least the loop's size (it imports all the loop "
+              f"does, and Ray) {res['naive_tuned']['peak_rss'] / gib:.2f} GiB -> memory_ratio at least "
+              f"{f['memory_ratio_floor']:.2f}")
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=1, default=str))
     print(result_line(r, res))
     return 0
+
+
+def is_ray_own(label: str) -> bool:
+    """A process of Ray's own at the peak (a daemon, Ray Data's actors, an idle worker), not
+    the driver, a model pool or a decode task."""
+    return label != "driver" and not any(k in label for k in ("MapWorker", "MapBatches", "decode", "ReadRange"))
+
+
+def floors(r: dict, res: dict, cores: int) -> dict:
+    """What the round's own figures bound: wall time by CPU-s / cores, memory by Ray's fixed
+    processes plus the loop's one process."""
+    e, nv = r["e2e"], r["naive_tuned"]
+    idle_cores = nv["ray_idle_cpu_s"] / max(nv["process_s"], 1e-9)
+    own_floor = e["cpu_s"] / cores
+    loop_floor = nv["cpu_s"] / max(cores - idle_cores, 1e-9)
+    # CPU-s of the run outside the model workers and decode tasks: the driver (Ray Data's
+    # executor, the commits), Ray Data's actors, Ray's daemons
+    overhead = sum(v for label, v in e["cpu_labels"].items() if label == "driver" or is_ray_own(label))
+    with_overhead = (nv["cpu_s"] + overhead) / cores
+    ray_own = sum(rss for label, rss in e["peak_procs"] if is_ray_own(label))
+    driver = sum(rss for label, rss in e["peak_procs"] if label == "driver")
+    # the model worker imports all the loop's process does (PyAV, the models, pyarrow, lance
+    # for its fragments) and Ray's core worker besides, so it is at least the loop's size
+    return {"cores": cores, "own_floor_s": own_floor, "speedup_at_own_cpu": nv["seconds"] / own_floor,
+            "ray_idle_cores": idle_cores, "loop_floor_s": loop_floor,
+            "speedup_at_loop_cpu": nv["seconds"] / loop_floor, "ray_overhead_cpu_s": overhead,
+            "loop_plus_overhead_floor_s": with_overhead, "speedup_at_loop_cpu_plus_overhead": nv["seconds"] / with_overhead,
+            "ray_own_rss": ray_own, "driver_rss": driver,
+            "memory_ratio_floor": (ray_own + driver + nv["peak_rss"]) / nv["peak_rss"]}
 
 
 def result_line(r: dict, res: dict) -> str:

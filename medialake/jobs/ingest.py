@@ -223,9 +223,8 @@ def _process(store, changes, cfg: IngestConfig, extra: dict[str, dict], config_h
     sink = LanceSink(store, config_hash=config_hash, asset_extra=extra, flush_rows=cfg.commit_every,
                      flush_s=cfg.commit_every_s)
     # the workers write the segment rows as fragments; the driver gets receipts and commits.
-    # The attempt ledger (an actor process, ~125 MiB RSS) ends with the stream: left to the
-    # dataset's garbage collection it outlived the run, one more per run of a long-lived
-    # driver (``medialake watch``).
+    # The attempt ledger's counts (in the GCS key-value store) are dropped with the stream,
+    # so a long-lived driver (``medialake watch``) leaves none behind.
     ledger = new_ledger()
     try:
         plan = build(changes.todo, cfg, writer=writer_for(store), ledger=ledger)
@@ -236,7 +235,7 @@ def _process(store, changes, cfg: IngestConfig, extra: dict[str, dict], config_h
             if progress is not None:
                 progress.batch(batch)
     finally:
-        ray.kill(ledger)
+        ledger.close()
     counts = sink.close()
     if progress is not None:
         progress.set_phase("writing summaries")

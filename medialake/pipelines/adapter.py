@@ -257,21 +257,11 @@ def pool_class(role: str) -> type:
     return type(role, (RetryingStage,), {"__doc__": f"The {role} stage with the retry policy."})
 
 
-def new_ledger():
-    """The :class:`AttemptLedger` actor of a run (no CPU reserved; one per run is enough,
-    its keys name the role). It lives on the driver's node, as Ray Data pins its own
-    actors (``label_selector`` on the node id), so it fate-shares with the driver and not
-    with a worker node that may be lost mid-run: placed anywhere, it once landed on the
-    model node and the run failed with ``ActorUnavailableError`` when that node died
-    (``benchmarks/cluster_bench.py --kill-worker``). Should it die all the same, Ray starts
-    it again and retries the calls; the counts start again from zero then, so a file that
-    keeps killing its worker gets up to ``retries.attempts`` more tries, never endless ones."""
-    import ray
-
-    opts = {"max_restarts": -1, "max_task_retries": -1}
-    if ray.is_initialized():
-        opts["label_selector"] = {ray._raylet.RAY_NODE_ID_KEY: ray.get_runtime_context().get_node_id()}
-    return ray.remote(num_cpus=0)(AttemptLedger).options(**opts).remote()
+def new_ledger(run: str | None = None) -> AttemptLedger:
+    """The :class:`AttemptLedger` of a run (one per run is enough: its keys name the role).
+    Its counts live in the GCS's key-value store, so a lost worker node takes none of them
+    with it; the caller ends it with :meth:`~AttemptLedger.close`."""
+    return AttemptLedger(run)
 
 
 def pool_args(group: list[Step], available_gpus: float | None = None) -> tuple[str, type, dict]:

@@ -48,11 +48,9 @@ def decode(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False,
     each file that did not come back: a file whose decoding kills the worker process (a native
     crash in a codec, out of memory) is retried by Ray, and after ``attempts`` such deaths it
     becomes a failed row instead of being decoded again, so the run ends."""
-    import ray
-
     keys = [f"decode:{a}" for a in batch.column("asset_id").to_pylist()] if ledger is not None else []
     if keys:
-        before = ray.get(ledger.begin.remote(keys))
+        before = ledger.begin(keys)
         gave_up = [i for i, n in enumerate(before) if n >= attempts]
         if gave_up:
             rows = [failed_row(batch.slice(i, 1).to_pylist()[0], RuntimeError(
@@ -65,7 +63,7 @@ def decode(batch: pa.Table, cfg: DecodeConfig, raise_errors: bool = False,
     for block in decode_stream(batch, cfg, raise_errors, drop):
         yield writer(block) if writer is not None else block
     if keys:
-        ledger.clear.remote(keys)
+        ledger.clear(keys)
 
 
 def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=None, ledger=None):
@@ -75,8 +73,8 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
     that the last stage (the last model actor, or decode when no model runs) applies to its
     output on the worker, so the batches are receipts and the rows stay on the workers.
     ``ledger``: the run's :func:`~medialake.pipelines.adapter.new_ledger`, which the caller
-    ends (``ray.kill``) once the stream is consumed; without one, a new one that lives as
-    long as the dataset."""
+    closes once the stream is consumed; without one, a new one (its counts are cleared as
+    rows come back)."""
     import ray
 
     # photos first: one segment each, so whole assets are done (and searchable) as soon as
@@ -98,8 +96,7 @@ def build(records: list, cfg: IngestConfig, keep: tuple[str, ...] = (), writer=N
     # such short-lived task workers, ended once idle while the pools run, are where the
     # worker aborts at exit were seen (absl "Mutex corrupt", cf. ray-project/ray#18995).
     ds = ray.data.from_blocks([table.slice(i, 1) for i in range(table.num_rows)])
-    # One attempt ledger for decode and every stage (its keys carry the role): an actor process
-    # less per role.
+    # One attempt ledger for decode and every stage (its keys carry the role).
     if ledger is None:
         ledger = new_ledger()
     # neighbours that take no GPU share one actor pool: one process for their models

@@ -6,10 +6,10 @@ through :class:`RetryingStage`, which wraps the stage's class:
 - a batch is first run whole; a Python exception makes the actor retry it row by row,
   each row up to ``cfg.retries.attempts`` times;
 - a model process that dies (segfault, ``os._exit``, out of memory) is restarted by Ray
-  (``max_restarts``) and the batch retried (``max_task_retries``). A small ledger actor
-  counts how often each batch and each row was handed to the model without coming back,
-  so the retry runs row by row and a row that killed the model ``attempts`` times on its
-  own is not tried again;
+  (``max_restarts``) and the batch retried (``max_task_retries``). A ledger in Ray's
+  key-value store counts how often each batch and each row was handed to the model
+  without coming back, so the retry runs row by row and a row that killed the model
+  ``attempts`` times on its own is not tried again;
 - a row out of attempts becomes a marker row with ``error`` set: the sink records its
   file as a failed asset with the reason, and the run completes.
 
@@ -29,24 +29,61 @@ from medialake.arrow import null_columns, set_column, values
 
 
 class AttemptLedger:
-    """Counts, per row key, the hand-overs to a model that have not come back yet."""
+    """Counts, per row key, the hand-overs to a model that have not come back yet.
 
-    def __init__(self):
-        self.tries: dict[str, int] = {}
+    The counts live in Ray's key-value store in the GCS (``ray.experimental.internal_kv``),
+    under this run's prefix, not in an actor: no process of its own (an actor was a worker
+    process of ~125 MiB RSS per run, and a round trip through it per batch), nothing to
+    place or restart when a worker node dies, and any process of the cluster reads and
+    writes them. A key is written by one task at a time (a row is in one batch, and Ray
+    retries a batch only after the try before it is gone), so read-then-write is enough.
+    :meth:`close` drops what is left once the run's stream is consumed."""
+
+    NAMESPACE = "medialake-attempts"
+
+    def __init__(self, run: str | None = None):
+        import uuid
+
+        self.prefix = f"{run or uuid.uuid4().hex}/"
+
+    def _k(self, key: str) -> bytes:
+        return (self.prefix + key).encode()
 
     def begin(self, keys: list[str]) -> list[int]:
         """Count one more try of each key; return the tries before this one."""
-        before = [self.tries.get(k, 0) for k in keys]
-        for k in keys:
-            self.tries[k] = self.tries.get(k, 0) + 1
+        from ray.experimental import internal_kv as kv
+
+        before = self.peek(keys)
+        for k, n in zip(keys, before):
+            kv._internal_kv_put(self._k(k), str(n + 1).encode(), namespace=self.NAMESPACE)
         return before
 
     def peek(self, keys: list[str]) -> list[int]:
-        return [self.tries.get(k, 0) for k in keys]
+        from ray.experimental import internal_kv as kv
+
+        if not keys:
+            return []
+        got = kv.internal_kv_get_gcs_client().internal_kv_multi_get([self._k(k) for k in keys],
+                                                                     self.NAMESPACE.encode())
+        return [int(got.get(self._k(k), b"0")) for k in keys]
 
     def clear(self, keys: list[str]) -> None:
+        from ray.experimental import internal_kv as kv
+
         for k in keys:
-            self.tries.pop(k, None)
+            kv._internal_kv_del(self._k(k), namespace=self.NAMESPACE)
+
+    def close(self) -> None:
+        """Drop every count of this run (rows still counted when the stream ended)."""
+        from ray.experimental import internal_kv as kv
+
+        kv._internal_kv_del(self.prefix.encode(), del_by_prefix=True, namespace=self.NAMESPACE)
+
+    def left(self) -> int:
+        """How many keys of this run are still counted."""
+        from ray.experimental import internal_kv as kv
+
+        return len(kv._internal_kv_list(self.prefix.encode(), namespace=self.NAMESPACE))
 
 
 class SharedOrAlone:
@@ -122,26 +159,21 @@ class RetryingStage:
             out = null_columns(out, self.drop)
         return self.then(out) if self.then is not None else out
 
-    def _get(self, ref):
-        import ray
-
-        return ray.get(ref)
-
     def _run(self, batch: pa.Table) -> pa.Table:
         keys = _keys(self.role, batch)
         batch_keys = [f"batch:{k}" for k in keys]
-        before = self._get(self.ledger.begin.remote(batch_keys))
+        before = self.ledger.begin(batch_keys)
         if max(before, default=0) == 0:  # first time here: run the batch whole
             try:
                 with self.lock.shared():
                     out = self.inner(batch)
-                self.ledger.clear.remote(batch_keys)
+                self.ledger.clear(batch_keys)
                 return out
             except Exception:  # noqa: BLE001 - retried row by row below
                 pass
         with self.lock.alone():
             out = self._row_by_row(batch, keys)
-        self.ledger.clear.remote(batch_keys)
+        self.ledger.clear(batch_keys)
         return out
 
     def _row_by_row(self, batch: pa.Table, keys: list[str]) -> pa.Table:
@@ -150,7 +182,7 @@ class RetryingStage:
         failed_idx: list[int] = []
         reasons: list[str] = []
         for i in range(batch.num_rows):
-            used = self._get(self.ledger.begin.remote([keys[i]]))[0]  # tries that killed the process
+            used = self.ledger.begin([keys[i]])[0]  # tries that killed the process
             err, ok = None, False
             while used < self.attempts:
                 try:
@@ -161,14 +193,14 @@ class RetryingStage:
                     used += 1
                     err = f"{type(e).__name__}: {e}"
                     if used < self.attempts:
-                        self._get(self.ledger.begin.remote([keys[i]]))
+                        self.ledger.begin([keys[i]])
             if ok:
-                self.ledger.clear.remote([keys[i]])
+                self.ledger.clear([keys[i]])
                 continue
             failed_idx.append(i)
             reasons.append(f"model stage {self.role!r} failed on this input {self.attempts} times; "
                            + (f"last error: {err}" if err else "the model process died each time"))
         if failed_idx:
-            self.ledger.clear.remote([keys[i] for i in failed_idx])
+            self.ledger.clear([keys[i] for i in failed_idx])
             done.append(failed_markers(batch.take(pa.array(failed_idx)), reasons))
         return pa.concat_tables(done, promote_options="permissive") if done else batch.slice(0, 0)

@@ -62,11 +62,14 @@ def test_dying_and_raising_inputs_become_failed_rows_and_the_run_completes(ray_l
     assert assets["poison.wav"]["status"] == "failed" and assets["bad.wav"]["reason"].startswith("model stage 'flaky'")
 
 
-def test_ledger_and_markers_without_ray():  # (uses the autouse fixture's Ray only for setup)
-    led = AttemptLedger()
-    assert led.begin(["k1", "k2"]) == [0, 0] and led.begin(["k1"]) == [1]
+def test_the_ledger_counts_in_the_gcs_per_run_and_markers():
+    led, other = AttemptLedger(), AttemptLedger()
+    assert led.begin(["k1", "k2"]) == [0, 0] and led.begin(["k1"]) == [2 - 1]
+    assert other.peek(["k1"]) == [0]  # runs do not see each other's counts
     led.clear(["k1"])
-    assert led.peek(["k1", "k2"]) == [0, 1]
+    assert led.peek(["k1", "k2"]) == [0, 1] and led.left() == 1
+    led.close()
+    assert led.peek(["k2"]) == [0] and led.left() == 0
     m = failed_markers(_rows().slice(0, 2), ["r1", "r2"]).to_pylist()
     assert [r["segment_index"] for r in m] == [-1, -1] and [r["error"] for r in m] == ["r1", "r2"]
 
@@ -91,7 +94,7 @@ def test_a_file_that_kept_killing_its_decode_worker_becomes_a_failed_row(ray_loc
                      "size": (tmp_path / f"{name}.wav").stat().st_size, "mtime": 0.0})
     ledger = new_ledger()
     for _ in range(2):  # two tries of "crasher" that never came back
-        ray.get(ledger.begin.remote(["decode:crasher"]))
+        ledger.begin(["decode:crasher"])
     from types import SimpleNamespace
 
     table = records_table([SimpleNamespace(**{n: r.get(n) for n in schema.RECORD.names}) for r in recs])
@@ -104,30 +107,33 @@ def test_a_file_that_kept_killing_its_decode_worker_becomes_a_failed_row(ray_loc
     assert "ended the decode worker process 2 times" in crasher[0]["error"] and "crasher.wav" in crasher[0]["error"]
     good = [r for r in rows if r["asset_id"] == "good"]
     assert all(r["error"] is None for r in good) and any(r["segment_index"] >= 0 for r in good)
-    assert ray.get(ledger.peek.remote(["decode:good", "decode:crasher"])) == [0, 0]  # cleared after the task
+    assert ledger.peek(["decode:good", "decode:crasher"]) == [0, 0]  # cleared by the task, in its worker
 
 
-def test_the_attempt_ledger_lives_on_the_drivers_node_and_comes_back_when_killed(ray_local):
-    """A ledger lost mid-run (its node died) must not fail the run: Ray starts it again and
-    the call is retried, with the counts from zero."""
+def test_the_attempt_ledger_is_shared_by_the_workers_and_outlives_them(ray_local):
+    """The counts are in the GCS, not in a process: a try counted by a worker that then dies
+    is still counted for the next worker (what a retry after a process death needs), and
+    no actor is started for them."""
+    import os
+
+    from ray._private import state
+
     from medialake.pipelines.adapter import new_ledger
 
     ray = ray_local
     ledger = new_ledger()
-    assert ray.get(ledger.begin.remote(["decode:x"])) == [0]
-    assert ray.get(ledger.begin.remote(["decode:x"])) == [1]
-    where = ray.get(ledger.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id()))
-    assert where == ray.get_runtime_context().get_node_id()
-    import os
-    import time
 
-    pid = ray.get(ledger.__ray_call__.remote(lambda self: os.getpid()))
-    ray.kill(ledger, no_restart=False)
-    deadline = time.monotonic() + 60  # the kill is asynchronous: wait for the new process
-    while ray.get(ledger.__ray_call__.remote(lambda self: os.getpid()), timeout=60) == pid:
-        assert time.monotonic() < deadline, "the ledger was not restarted"
-        time.sleep(0.1)
-    assert ray.get(ledger.begin.remote(["decode:x"]), timeout=60) == [0]
+    @ray.remote(num_cpus=0.25, max_retries=0)
+    def try_and_die(led):
+        led.begin(["asr:x"])
+        os._exit(1)  # the process dies with the try counted
+
+    with pytest.raises(ray.exceptions.RayError):
+        ray.get(try_and_die.remote(ledger))
+    assert ray.get(ray.remote(num_cpus=0.25)(lambda led: led.begin(["asr:x"])).remote(ledger)) == [1]
+    assert ledger.peek(["asr:x"]) == [2]
+    assert not [a for a in state.actors().values() if a.get("ActorClassName", "").endswith("AttemptLedger")]
+    ledger.close()
 
 
 def test_retries_wait_for_the_batches_beside_them_and_hold_the_process_alone():
