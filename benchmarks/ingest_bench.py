@@ -476,7 +476,8 @@ def main(argv: list[str] | None = None) -> int:
               f"loop ran) -> {f['loop_floor_s']:.1f} s: at most {f['speedup_at_loop_cpu']:.2f}; with this run's "
               f"{f['ray_overhead_cpu_s']:.1f} CPU-s outside the model workers (driver, Ray Data's actors, daemons) "
               f"added to the loop's -> {f['loop_plus_overhead_floor_s']:.1f} s: at most "
-              f"{f['speedup_at_loop_cpu_plus_overhead']:.2f}.\n"
+              f"{f['speedup_at_loop_cpu_plus_overhead']:.2f}. The slowest stage alone ({r['slowest']}, every core, "
+              f"{f['slowest_alone_s']:.1f} s) bounds the stream: at most {f['speedup_at_slowest_stage']:.2f}.\n"
               f"    memory: Ray's own processes at medialake's peak (daemons, Ray Data's actors, idle workers) "
               f"{f['ray_own_rss'] / gib:.2f} GiB + the driver (Ray Data's executor, the commits) "
               f"{f['driver_rss'] / gib:.2f} GiB + a model worker at least the loop's size (it imports all the loop "
@@ -509,7 +510,9 @@ def floors(r: dict, res: dict, cores: int) -> dict:
     driver = sum(rss for label, rss in e["peak_procs"] if label == "driver")
     # the model worker imports all the loop's process does (PyAV, the models, pyarrow, lance
     # for its fragments) and Ray's core worker besides, so it is at least the loop's size
+    slowest = r["stages"][r["slowest"]]  # a stream is no faster than its slowest stage given every core
     return {"cores": cores, "own_floor_s": own_floor, "speedup_at_own_cpu": nv["seconds"] / own_floor,
+            "slowest_alone_s": slowest, "speedup_at_slowest_stage": nv["seconds"] / slowest,
             "ray_idle_cores": idle_cores, "loop_floor_s": loop_floor,
             "speedup_at_loop_cpu": nv["seconds"] / loop_floor, "ray_overhead_cpu_s": overhead,
             "loop_plus_overhead_floor_s": with_overhead, "speedup_at_loop_cpu_plus_overhead": nv["seconds"] / with_overhead,
