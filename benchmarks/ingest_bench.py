@@ -496,8 +496,11 @@ def is_ray_own(label: str) -> bool:
 
 
 def floors(r: dict, res: dict, cores: int) -> dict:
-    """What the round's own figures bound: wall time by CPU-s / cores, memory by Ray's fixed
-    processes plus the loop's one process."""
+    """What the round's own figures bound. Wall time: by CPU-s / cores (medialake's own; the
+    loop's beside an idle Ray; the loop's plus this run's CPU-s outside the model workers)
+    and by the slowest stage alone. Memory: Ray's own processes + the driver + a model
+    worker no smaller than the loop's one process (it imports all that process does, PyAV,
+    the models, pyarrow, lance for its fragments, and Ray's core worker besides)."""
     e, nv = r["e2e"], r["naive_tuned"]
     idle_cores = nv["ray_idle_cpu_s"] / max(nv["process_s"], 1e-9)
     own_floor = e["cpu_s"] / cores
@@ -508,8 +511,6 @@ def floors(r: dict, res: dict, cores: int) -> dict:
     with_overhead = (nv["cpu_s"] + overhead) / cores
     ray_own = sum(rss for label, rss in e["peak_procs"] if is_ray_own(label))
     driver = sum(rss for label, rss in e["peak_procs"] if label == "driver")
-    # the model worker imports all the loop's process does (PyAV, the models, pyarrow, lance
-    # for its fragments) and Ray's core worker besides, so it is at least the loop's size
     slowest = r["stages"][r["slowest"]]  # a stream is no faster than its slowest stage given every core
     return {"cores": cores, "own_floor_s": own_floor, "speedup_at_own_cpu": nv["seconds"] / own_floor,
             "slowest_alone_s": slowest, "speedup_at_slowest_stage": nv["seconds"] / slowest,
